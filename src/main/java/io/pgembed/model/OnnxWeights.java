@@ -1,0 +1,187 @@
+package io.pgembed.model;
+
+import com.google.protobuf.CodedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the fp32 initializers of an ONNX BERT export straight from the protobuf wire format, with no ONNX library.
+ *
+ * <p>Exporters rename the dense weights after the MatMul that uses them ({@code onnx::MatMul_863}); the graph's
+ * node {@code /encoder/layer.5/intermediate/dense/MatMul} takes that initializer as its input 1, so the node name
+ * gives back {@code encoder.layer.5.intermediate.dense.weight}. MatMul weights are stored {@code [in, out]} and are
+ * transposed to PyTorch's {@code [out, in]}. Biases and LayerNorm parameters keep their PyTorch names.
+ *
+ * <pre>{@code
+ * ModelWeights w = OnnxWeights.read(in, "all-minilm-l6-v2.onnx");
+ * }</pre>
+ */
+public final class OnnxWeights {
+  // Field numbers from onnx.proto.
+  private static final int MODEL_GRAPH = 7;
+  private static final int GRAPH_NODE = 1;
+  private static final int GRAPH_INITIALIZER = 5;
+  private static final int NODE_INPUT = 1;
+  private static final int NODE_NAME = 3;
+  private static final int NODE_OP_TYPE = 4;
+  private static final int TENSOR_DIMS = 1;
+  private static final int TENSOR_DATA_TYPE = 2;
+  private static final int TENSOR_FLOAT_DATA = 4;
+  private static final int TENSOR_NAME = 8;
+  private static final int TENSOR_RAW_DATA = 9;
+  private static final int TENSOR_DATA_LOCATION = 14;
+  private static final int ONNX_FLOAT = 1;
+
+  private OnnxWeights() {}
+
+  public static ModelWeights read(InputStream in, String source) throws IOException {
+    CodedInputStream model = CodedInputStream.newInstance(in);
+    model.setSizeLimit(Integer.MAX_VALUE);
+    Map<String, WeightTensor> initializers = new HashMap<>();
+    Map<String, String> matMulWeightToParam = new HashMap<>();
+    boolean sawGraph = false;
+    while (true) {
+      int tag = model.readTag();
+      if (tag == 0) {
+        break;
+      }
+      if (fieldOf(tag) != MODEL_GRAPH) {
+        model.skipField(tag);
+        continue;
+      }
+      sawGraph = true;
+      int limit = model.pushLimit(model.readRawVarint32());
+      while (!model.isAtEnd()) {
+        int gtag = model.readTag();
+        switch (fieldOf(gtag)) {
+          case GRAPH_INITIALIZER -> {
+            int tlimit = model.pushLimit(model.readRawVarint32());
+            WeightTensor t = readTensor(model, source);
+            model.popLimit(tlimit);
+            if (t != null) {
+              initializers.put(t.name(), t);
+            }
+          }
+          case GRAPH_NODE -> {
+            int nlimit = model.pushLimit(model.readRawVarint32());
+            readMatMulNode(model, matMulWeightToParam);
+            model.popLimit(nlimit);
+          }
+          default -> model.skipField(gtag);
+        }
+      }
+      model.popLimit(limit);
+    }
+    if (!sawGraph || initializers.isEmpty()) {
+      throw new IOException(source + " is not an ONNX model with fp32 initializers");
+    }
+    ModelWeights weights = new ModelWeights();
+    for (WeightTensor t : initializers.values()) {
+      String param = matMulWeightToParam.get(t.name());
+      if (param != null) {
+        weights.put(t.transposed2d().renamed(param));
+      } else if (!t.name().startsWith("onnx::")) {
+        weights.put(t);
+      }
+    }
+    return weights;
+  }
+
+  private static void readMatMulNode(CodedInputStream in, Map<String, String> out) throws IOException {
+    List<String> inputs = new ArrayList<>(2);
+    String name = null;
+    String opType = null;
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      switch (fieldOf(tag)) {
+        case NODE_INPUT -> inputs.add(in.readStringRequireUtf8());
+        case NODE_NAME -> name = in.readStringRequireUtf8();
+        case NODE_OP_TYPE -> opType = in.readStringRequireUtf8();
+        default -> in.skipField(tag);
+      }
+    }
+    if ("MatMul".equals(opType) && name != null && inputs.size() == 2 && name.endsWith("/MatMul")) {
+      // "/encoder/layer.5/intermediate/dense/MatMul" -> "encoder.layer.5.intermediate.dense.weight"
+      String path = name.substring(name.startsWith("/") ? 1 : 0, name.length() - "/MatMul".length());
+      out.put(inputs.get(1), path.replace('/', '.') + ".weight");
+    }
+  }
+
+  private static WeightTensor readTensor(CodedInputStream in, String source) throws IOException {
+    List<Long> dims = new ArrayList<>(2);
+    int dataType = 0;
+    String name = null;
+    ByteBuffer raw = null;
+    List<Float> floats = null;
+    boolean external = false;
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      switch (fieldOf(tag)) {
+        case TENSOR_DIMS -> {
+          if (wireTypeOf(tag) == 2) {
+            int l = in.pushLimit(in.readRawVarint32());
+            while (!in.isAtEnd()) {
+              dims.add(in.readInt64());
+            }
+            in.popLimit(l);
+          } else {
+            dims.add(in.readInt64());
+          }
+        }
+        case TENSOR_DATA_TYPE -> dataType = in.readInt32();
+        case TENSOR_NAME -> name = in.readStringRequireUtf8();
+        case TENSOR_RAW_DATA -> raw = in.readByteBuffer();
+        case TENSOR_DATA_LOCATION -> external = in.readEnum() == 1;
+        case TENSOR_FLOAT_DATA -> {
+          floats = floats == null ? new ArrayList<>() : floats;
+          if (wireTypeOf(tag) == 2) {
+            int l = in.pushLimit(in.readRawVarint32());
+            while (!in.isAtEnd()) {
+              floats.add(in.readFloat());
+            }
+            in.popLimit(l);
+          } else {
+            floats.add(in.readFloat());
+          }
+        }
+        default -> in.skipField(tag);
+      }
+    }
+    if (dataType != ONNX_FLOAT) {
+      return null;
+    }
+    if (external) {
+      throw new IOException(
+          source + ": tensor " + name + " keeps its data in an external file, which is not supported;"
+              + " re-export the model with the weights inside the .onnx file");
+    }
+    long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
+    float[] data;
+    if (raw != null) {
+      data = new float[raw.remaining() / 4];
+      raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+    } else if (floats != null) {
+      data = new float[floats.size()];
+      for (int i = 0; i < data.length; i++) {
+        data[i] = floats.get(i);
+      }
+    } else {
+      data = new float[0];
+    }
+    return new WeightTensor(name, shape, data);
+  }
+
+  private static int fieldOf(int tag) {
+    return tag >>> 3;
+  }
+
+  private static int wireTypeOf(int tag) {
+    return tag & 7;
+  }
+}

@@ -1,0 +1,133 @@
+package io.pgembed.options;
+
+import io.pgembed.model.ModelLoader;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.DefaultValueFactory;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+
+/**
+ * Which model to run, where, and how to batch it. Shared by every command that embeds.
+ *
+ * <p>Precedence: the command line, then the seed system's environment variables ({@code EMBEDDING_DEVICE},
+ * {@code EMBEDDING_WORKERS}, {@code EMBEDDING_BATCH_SIZE}), then the defaults.
+ */
+public interface ModelOptions extends PipelineOptions {
+
+  @Description(
+      "The embedding model: 'all-minilm-l6-v2' (bundled), a sentence-transformers directory (config.json,"
+          + " model.safetensors, tokenizer.json) or a TorchScript directory (NAME.pt, tokenizer.json).")
+  @Default.String(ModelLoader.BUNDLED)
+  String getModel();
+
+  void setModel(String value);
+
+  @Description("Where the model runs: cpu, cuda, cuda:N or auto (a GPU if the engine sees one, else cpu). Env: EMBEDDING_DEVICE.")
+  @Default.InstanceFactory(EnvironmentDefaults.Device.class)
+  String getDevice();
+
+  void setDevice(String value);
+
+  @Description("Texts per forward pass. Env: EMBEDDING_BATCH_SIZE.")
+  @Default.InstanceFactory(EnvironmentDefaults.BatchSize.class)
+  Integer getBatchSize();
+
+  void setBatchSize(Integer value);
+
+  @Description("Concurrent embedding threads per JVM; each CPU worker gets cores/workers intra-op threads. Env: EMBEDDING_WORKERS.")
+  @Default.InstanceFactory(EnvironmentDefaults.Workers.class)
+  Integer getWorkers();
+
+  void setWorkers(Integer value);
+
+  @Description("Pooling override: mean or cls. Default: the model's own (modules.json), mean for the bundled model.")
+  String getPooling();
+
+  void setPooling(String value);
+
+  @Description("L2-normalize the vectors. Default: the model's own (a Normalize module), true for the bundled model.")
+  Boolean getNormalize();
+
+  void setNormalize(Boolean value);
+
+  @Description("Maximum tokens per text, special tokens included; longer texts are truncated and counted. 0: the model's own (256 for all-MiniLM-L6-v2).")
+  @Default.Integer(0)
+  Integer getMaxLength();
+
+  void setMaxLength(Integer value);
+
+  @Description("libtorch intra-op threads; 0 chooses cores/workers.")
+  @Default.Integer(0)
+  Integer getIntraOpThreads();
+
+  void setIntraOpThreads(Integer value);
+
+  @Description("libtorch inter-op threads; 0 chooses 1.")
+  @Default.Integer(0)
+  Integer getInterOpThreads();
+
+  void setInterOpThreads(Integer value);
+
+  /** The serializable loader these options describe. */
+  static ModelLoader loaderOf(ModelOptions o) {
+    if (o.getBatchSize() == null || o.getBatchSize() < 1) {
+      throw new IllegalArgumentException("--batchSize must be >= 1, but was " + o.getBatchSize());
+    }
+    return ModelLoader.builder()
+        .model(o.getModel())
+        .device(o.getDevice())
+        .pooling(o.getPooling())
+        .normalize(o.getNormalize())
+        .maxLength(o.getMaxLength())
+        .threads(o.getIntraOpThreads(), o.getInterOpThreads())
+        .workers(o.getWorkers())
+        .build();
+  }
+
+  /** Defaults read from the seed system's environment variables. */
+  final class EnvironmentDefaults {
+    private EnvironmentDefaults() {}
+
+    static String env(String name) {
+      String v = System.getenv(name);
+      return v == null || v.isBlank() ? null : v.trim();
+    }
+
+    static Integer intEnv(String name, int fallback) {
+      String v = env(name);
+      if (v == null) {
+        return fallback;
+      }
+      try {
+        return Integer.parseInt(v);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("environment variable " + name + " must be an integer, but was '" + v + "'");
+      }
+    }
+
+    /** EMBEDDING_DEVICE, else auto. */
+    public static final class Device implements DefaultValueFactory<String> {
+      @Override
+      public String create(PipelineOptions options) {
+        String v = env("EMBEDDING_DEVICE");
+        return v == null ? "auto" : v;
+      }
+    }
+
+    /** EMBEDDING_BATCH_SIZE, else 32. */
+    public static final class BatchSize implements DefaultValueFactory<Integer> {
+      @Override
+      public Integer create(PipelineOptions options) {
+        return intEnv("EMBEDDING_BATCH_SIZE", 32);
+      }
+    }
+
+    /** EMBEDDING_WORKERS, else 1. */
+    public static final class Workers implements DefaultValueFactory<Integer> {
+      @Override
+      public Integer create(PipelineOptions options) {
+        return intEnv("EMBEDDING_WORKERS", 1);
+      }
+    }
+  }
+}
