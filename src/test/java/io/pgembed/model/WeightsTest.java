@@ -1,0 +1,137 @@
+package io.pgembed.model;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.BeforeClass;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/** The bundled ONNX weights, and the sentence-transformers directory round trip. */
+public class WeightsTest {
+  @Rule public TemporaryFolder tmp = new TemporaryFolder();
+  private static ModelWeights onnx;
+
+  @BeforeClass
+  public static void read() throws Exception {
+    try (InputStream in = ModelLoader.resource(ModelLoader.BUNDLED_ONNX)) {
+      onnx = OnnxWeights.read(in, "bundled");
+    }
+  }
+
+  @Test
+  public void onnxMatMulWeightsAreMappedThroughTheGraphAndTransposed() {
+    // 5 embedding tensors + 6 layers x 16 (q, k, v, attention output, intermediate, output: weight and bias;
+    // two LayerNorms: weight and bias).
+    assertEquals(5 + 6 * 16, onnx.size());
+    assertFalse(onnx.all().stream().anyMatch(t -> t.name().startsWith("onnx::")));
+    assertArrayEquals(new long[] {30522, 384}, onnx.require("embeddings.word_embeddings.weight", "x").shape());
+    assertArrayEquals(new long[] {512, 384}, onnx.require("embeddings.position_embeddings.weight", "x").shape());
+    assertArrayEquals(
+        new long[] {384, 384}, onnx.require("encoder.layer.0.attention.self.query.weight", "x").shape());
+    // PyTorch layout [out, in]: the intermediate projection maps 384 -> 1536.
+    assertArrayEquals(new long[] {1536, 384}, onnx.require("encoder.layer.5.intermediate.dense.weight", "x").shape());
+    assertArrayEquals(new long[] {384, 1536}, onnx.require("encoder.layer.5.output.dense.weight", "x").shape());
+    assertArrayEquals(new long[] {1536}, onnx.require("encoder.layer.5.intermediate.dense.bias", "x").shape());
+  }
+
+  @Test
+  public void aMissingTensorIsNamedInTheError() {
+    IllegalArgumentException e =
+        org.junit.Assert.assertThrows(
+            IllegalArgumentException.class, () -> onnx.require("encoder.layer.9.output.dense.weight", "my-model"));
+    assertTrue(e.getMessage(), e.getMessage().contains("Weights from my-model have no tensor 'encoder.layer.9.output.dense.weight'"));
+  }
+
+  @Test
+  public void safetensorsRoundTripGivesIdenticalWeightsAndVectors() throws Exception {
+    Path dir = writeSentenceTransformersDir("minilm-copy", false);
+    ModelWeights back = SafetensorsWeights.read(dir.resolve("model.safetensors"));
+    assertEquals(onnx.size(), back.size());
+    assertEquals(onnx.sha256(), back.sha256());
+
+    List<String> texts = List.of("PostgreSQL stores the vectors", "東京は日本の首都", "", "fn main() { println!(\"hi\"); }");
+    try (EmbeddingModel fromDir = ModelLoader.builder().model(dir.toString()).device("cpu").build().load();
+        EmbeddingPredictor p = fromDir.newPredictor();
+        EmbeddingPredictor bundled = TestModels.bundled().newPredictor()) {
+      assertEquals("minilm-copy", fromDir.fingerprint().name());
+      assertEquals(TestModels.bundled().fingerprint().weightsSha256(), fromDir.fingerprint().weightsSha256());
+      assertEquals(Pooling.MEAN, fromDir.fingerprint().pooling());
+      assertTrue(fromDir.fingerprint().normalize());
+      assertEquals(256, fromDir.fingerprint().maxLength());
+      float[][] a = p.embedTexts(texts);
+      float[][] b = bundled.embedTexts(texts);
+      for (int i = 0; i < texts.size(); i++) {
+        assertArrayEquals("text " + i, b[i], a[i], 0f);
+      }
+    }
+  }
+
+  @Test
+  public void poolingConfigSelectsClsPooling() throws Exception {
+    Path dir = writeSentenceTransformersDir("minilm-cls", true);
+    try (EmbeddingModel fromDir = ModelLoader.builder().model(dir.toString()).device("cpu").build().load();
+        EmbeddingModel clsOverride = ModelLoader.builder().device("cpu").pooling("cls").build().load();
+        EmbeddingPredictor p = fromDir.newPredictor();
+        EmbeddingPredictor q = clsOverride.newPredictor()) {
+      assertEquals(Pooling.CLS, fromDir.fingerprint().pooling());
+      assertArrayEquals(q.embedTexts(List.of("a query"))[0], p.embedTexts(List.of("a query"))[0], 0f);
+    }
+  }
+
+  @Test
+  public void halfPrecisionValuesWiden() {
+    assertEquals(1.0f, SafetensorsWeights.halfToFloat((short) 0x3c00), 0f);
+    assertEquals(-2.0f, SafetensorsWeights.halfToFloat((short) 0xc000), 0f);
+    assertEquals(65504f, SafetensorsWeights.halfToFloat((short) 0x7bff), 0f);
+    assertEquals(0x1p-24f, SafetensorsWeights.halfToFloat((short) 0x0001), 0f);
+    assertEquals(Float.POSITIVE_INFINITY, SafetensorsWeights.halfToFloat((short) 0x7c00), 0f);
+    assertEquals("bert. prefixes are dropped", "encoder.layer.0.output.dense.bias",
+        SafetensorsWeights.canonicalName("bert.encoder.layer.0.output.dense.bias"));
+  }
+
+  @Test
+  public void aDirectoryWithoutWeightsIsAClearError() throws Exception {
+    Path dir = tmp.newFolder("empty-model").toPath();
+    IllegalArgumentException e =
+        org.junit.Assert.assertThrows(
+            IllegalArgumentException.class, () -> ModelLoader.builder().model(dir.toString()).device("cpu").build().load());
+    assertTrue(e.getMessage(), e.getMessage().contains("has neither model.safetensors nor a .pt file"));
+    IllegalArgumentException missing =
+        org.junit.Assert.assertThrows(
+            IllegalArgumentException.class,
+            () -> ModelLoader.builder().model("/no/such/model").device("cpu").build().load());
+    assertTrue(missing.getMessage(), missing.getMessage().contains("--model=/no/such/model is neither"));
+  }
+
+  /** A sentence-transformers directory as {@code save_pretrained} writes it, from the bundled weights. */
+  private Path writeSentenceTransformersDir(String name, boolean cls) throws Exception {
+    Path dir = tmp.newFolder(name).toPath();
+    ObjectMapper json = new ObjectMapper();
+    json.writeValue(dir.resolve("config.json").toFile(), BertConfig.MINILM_L6.toJson(json));
+    SafetensorsWeights.write(onnx, dir.resolve("model.safetensors"));
+    try (InputStream in = ModelLoader.resource(ModelLoader.BUNDLED_TOKENIZER)) {
+      Files.copy(in, dir.resolve("tokenizer.json"));
+    }
+    Files.writeString(
+        dir.resolve("modules.json"),
+        "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
+            + "{\"idx\":1,\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"},"
+            + "{\"idx\":2,\"name\":\"2\",\"path\":\"2_Normalize\",\"type\":\"sentence_transformers.models.Normalize\"}]");
+    Files.createDirectories(dir.resolve("1_Pooling"));
+    Files.writeString(
+        dir.resolve("1_Pooling/config.json"),
+        "{\"word_embedding_dimension\":384,\"pooling_mode_cls_token\":" + cls + ",\"pooling_mode_mean_tokens\":"
+            + !cls + "}");
+    Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\":256,\"do_lower_case\":false}");
+    return dir;
+  }
+}
