@@ -60,11 +60,12 @@ public final class EmbedCommand {
     // Load the model first: a wrong --device fails before any line is read.
     try (EmbeddingModel model = ModelOptions.loaderOf(options).load();
         EmbeddingPredictor predictor = model.newPredictor()) {
-      return run(predictor, input, output, options.getBatchSize(), options.getWindow());
+      return run(predictor, input, output, options.getBatchSize(), options.getMaxBatchTokens(), options.getWindow());
     }
   }
 
-  public static Summary run(EmbeddingPredictor predictor, Path input, Path output, int batchSize, int window)
+  public static Summary run(
+      EmbeddingPredictor predictor, Path input, Path output, int batchSize, int maxBatchTokens, int window)
       throws IOException {
     long start = System.nanoTime();
     Path parent = output.toAbsolutePath().getParent();
@@ -98,7 +99,7 @@ public final class EmbedCommand {
         }
         if (!ids.isEmpty() && (line == null || ids.size() == window)) {
           List<Tokenized> tokens = predictor.tokenizer().tokenize(batchTexts);
-          LengthSortedBatches.Result r = LengthSortedBatches.embed(predictor, tokens, batchSize);
+          LengthSortedBatches.Result r = LengthSortedBatches.embed(predictor, tokens, batchSize, maxBatchTokens);
           for (int i = 0; i < ids.size(); i++) {
             gen.writeStartObject();
             gen.writeFieldName("id");

@@ -65,6 +65,7 @@ public record ModelLoader(
   public EmbeddingModel load() {
     TorchThreads.configure(intraOpThreads, interOpThreads, workers);
     Device dev = DeviceSpec.resolve(device);
+    NativeAllocator.keepFreedMemoryForReuse();
     long start = System.nanoTime();
     try {
       EmbeddingModel loaded;

@@ -34,6 +34,14 @@ public interface ModelOptions extends PipelineOptions {
 
   void setBatchSize(Integer value);
 
+  @Description(
+      "At most this many token slots (texts x longest length) per forward pass; 0: no cap. Keeps batches of long"
+          + " texts small, which on CPU is faster (attention falls out of cache). Raise it on a GPU.")
+  @Default.Integer(2048)
+  Integer getMaxBatchTokens();
+
+  void setMaxBatchTokens(Integer value);
+
   @Description("Concurrent embedding threads per JVM; each CPU worker gets cores/workers intra-op threads. Env: EMBEDDING_WORKERS.")
   @Default.InstanceFactory(EnvironmentDefaults.Workers.class)
   Integer getWorkers();

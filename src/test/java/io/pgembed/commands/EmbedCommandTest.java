@@ -39,7 +39,7 @@ public class EmbedCommandTest {
 
     EmbeddingPredictor p = TestModels.bundled().newPredictor();
     // A window of 7 and batches of 3: several windows, each sorted by length and restored.
-    EmbedCommand.Summary s = EmbedCommand.run(p, in, out, 3, 7);
+    EmbedCommand.Summary s = EmbedCommand.run(p, in, out, 3, 0, 7);
     assertEquals(50, s.texts());
     assertEquals(7 * 3 + 1, s.batches()); // 7 windows of 7 -> 3 batches each, then 1 window of 1
     assertTrue(s.paddingEfficiency() > 0 && s.paddingEfficiency() <= 1);
@@ -77,7 +77,7 @@ public class EmbedCommandTest {
     for (String[] c : cases) {
       Path in = tmp.newFile().toPath();
       Files.writeString(in, c[0]);
-      BadInputException e = assertThrows(BadInputException.class, () -> EmbedCommand.run(p, in, out, 2, 1));
+      BadInputException e = assertThrows(BadInputException.class, () -> EmbedCommand.run(p, in, out, 2, 0, 1));
       assertTrue(e.getMessage(), e.getMessage().contains(c[1]));
       assertTrue(e.getMessage(), e.getMessage().startsWith(in.toString()));
       assertFalse("no partial output for " + c[1], Files.exists(out));

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Encoder throughput against the ONNX Runtime reference, same texts, same run.
+#   runners/bench-encoder.sh [--texts=2000] [--batchSize=32] [--rounds=2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -q -B test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+exec java -Xmx6g -Dai.djl.offline=true -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" \
+  io.pgembed.bench.EncoderBenchmark "$@"
