@@ -25,7 +25,7 @@ public final class EncoderBenchmark {
     int n = intArg(args, "texts", 2000);
     int batchSize = intArg(args, "batchSize", 32);
     int rounds = intArg(args, "rounds", 2);
-    int maxBatchTokens = intArg(args, "maxBatchTokens", 0);
+    int maxBatchTokens = intArg(args, "maxBatchTokens", 2048);
     int cores = Runtime.getRuntime().availableProcessors();
 
     try (EmbeddingModel model = ModelLoader.builder().device("cpu").build().load();
