@@ -2,8 +2,9 @@ package io.pgembed;
 
 import io.pgembed.commands.EmbedCommand;
 import io.pgembed.options.EmbedFileOptions;
+import io.pgembed.options.OptionSources;
 import java.util.Arrays;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
 
 /**
  * The launcher's entry point: {@code java -jar pg-embeddings-bundled.jar COMMAND [--option=value ...]}.
@@ -31,8 +32,7 @@ public final class Main {
     try {
       switch (command) {
         case "embed" -> {
-          PipelineOptionsFactory.register(EmbedFileOptions.class);
-          EmbedFileOptions options = PipelineOptionsFactory.fromArgs(rest).withValidation().as(EmbedFileOptions.class);
+          EmbedFileOptions options = OptionSources.parse(rest, System.getenv(), EmbedFileOptions.class);
           EmbedCommand.run(options);
           return EXIT_OK;
         }

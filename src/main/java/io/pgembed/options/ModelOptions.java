@@ -2,7 +2,6 @@ package io.pgembed.options;
 
 import io.pgembed.model.ModelLoader;
 import org.apache.beam.sdk.options.Default;
-import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 
@@ -10,7 +9,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
  * Which model to run, where, and how to batch it. Shared by every command that embeds.
  *
  * <p>Precedence: the command line, then the seed system's environment variables ({@code EMBEDDING_DEVICE},
- * {@code EMBEDDING_WORKERS}, {@code EMBEDDING_BATCH_SIZE}), then the defaults.
+ * {@code EMBEDDING_WORKERS}, {@code EMBEDDING_BATCH_SIZE}), then a profile, then the defaults ({@link OptionSources}).
  */
 public interface ModelOptions extends PipelineOptions {
 
@@ -23,13 +22,13 @@ public interface ModelOptions extends PipelineOptions {
   void setModel(String value);
 
   @Description("Where the model runs: cpu, cuda, cuda:N or auto (a GPU if the engine sees one, else cpu). Env: EMBEDDING_DEVICE.")
-  @Default.InstanceFactory(EnvironmentDefaults.Device.class)
+  @Default.String("auto")
   String getDevice();
 
   void setDevice(String value);
 
   @Description("Texts per forward pass. Env: EMBEDDING_BATCH_SIZE.")
-  @Default.InstanceFactory(EnvironmentDefaults.BatchSize.class)
+  @Default.Integer(32)
   Integer getBatchSize();
 
   void setBatchSize(Integer value);
@@ -43,7 +42,7 @@ public interface ModelOptions extends PipelineOptions {
   void setMaxBatchTokens(Integer value);
 
   @Description("Concurrent embedding threads per JVM; each CPU worker gets cores/workers intra-op threads. Env: EMBEDDING_WORKERS.")
-  @Default.InstanceFactory(EnvironmentDefaults.Workers.class)
+  @Default.Integer(1)
   Integer getWorkers();
 
   void setWorkers(Integer value);
@@ -90,52 +89,5 @@ public interface ModelOptions extends PipelineOptions {
         .threads(o.getIntraOpThreads(), o.getInterOpThreads())
         .workers(o.getWorkers())
         .build();
-  }
-
-  /** Defaults read from the seed system's environment variables. */
-  final class EnvironmentDefaults {
-    private EnvironmentDefaults() {}
-
-    static String env(String name) {
-      String v = System.getenv(name);
-      return v == null || v.isBlank() ? null : v.trim();
-    }
-
-    static Integer intEnv(String name, int fallback) {
-      String v = env(name);
-      if (v == null) {
-        return fallback;
-      }
-      try {
-        return Integer.parseInt(v);
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("environment variable " + name + " must be an integer, but was '" + v + "'");
-      }
-    }
-
-    /** EMBEDDING_DEVICE, else auto. */
-    public static final class Device implements DefaultValueFactory<String> {
-      @Override
-      public String create(PipelineOptions options) {
-        String v = env("EMBEDDING_DEVICE");
-        return v == null ? "auto" : v;
-      }
-    }
-
-    /** EMBEDDING_BATCH_SIZE, else 32. */
-    public static final class BatchSize implements DefaultValueFactory<Integer> {
-      @Override
-      public Integer create(PipelineOptions options) {
-        return intEnv("EMBEDDING_BATCH_SIZE", 32);
-      }
-    }
-
-    /** EMBEDDING_WORKERS, else 1. */
-    public static final class Workers implements DefaultValueFactory<Integer> {
-      @Override
-      public Integer create(PipelineOptions options) {
-        return intEnv("EMBEDDING_WORKERS", 1);
-      }
-    }
   }
 }

@@ -1,0 +1,79 @@
+package io.pgembed.db;
+
+import java.io.Serializable;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Where the database is: the JDBC URL, the user and where the password comes from, but never the password itself,
+ * so this can travel inside a pipeline. Each JVM builds one DataSource per configuration and resolves the password
+ * there ({@link PasswordSource}).
+ *
+ * <pre>{@code
+ * Database db = new Database("jdbc:postgresql://localhost:5432/app", "embedder", null);
+ * try (Connection c = db.connect()) { ... }
+ * }</pre>
+ */
+public record Database(String jdbcUrl, String username, String passwordFile) implements Serializable {
+  private static final Map<Database, DataSource> DATA_SOURCES = new ConcurrentHashMap<>();
+
+  public Database {
+    if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
+      throw new IllegalArgumentException(
+          "--jdbcUrl must be a PostgreSQL JDBC URL such as jdbc:postgresql://host:5432/db, but was '"
+              + redact(jdbcUrl) + "'");
+    }
+    if (jdbcUrl.toLowerCase().contains("password=")) {
+      throw new IllegalArgumentException(
+          "--jdbcUrl must not carry the password (it would show in logs and the runner's UI): use PGPASSWORD,"
+              + " --passwordFile or ~/.pgpass");
+    }
+  }
+
+  /** The per-JVM pooled-by-driver DataSource for this configuration. */
+  public DataSource dataSource() {
+    return DATA_SOURCES.computeIfAbsent(this, Database::create);
+  }
+
+  public Connection connect() throws SQLException {
+    return dataSource().getConnection();
+  }
+
+  private static DataSource create(Database db) {
+    PGSimpleDataSource ds = new PGSimpleDataSource();
+    ds.setURL(db.jdbcUrl);
+    if (db.username != null) {
+      ds.setUser(db.username);
+    }
+    URI uri = URI.create(db.jdbcUrl.substring("jdbc:".length()));
+    String host = uri.getHost() == null ? "localhost" : uri.getHost();
+    int port = uri.getPort() < 0 ? 5432 : uri.getPort();
+    String database = uri.getPath() == null || uri.getPath().length() <= 1 ? "" : uri.getPath().substring(1);
+    String user = db.username != null ? db.username : System.getProperty("user.name");
+    String password = PasswordSource.resolve(db.passwordFile, host, port, database, user);
+    if (password != null) {
+      ds.setPassword(password);
+    }
+    ds.setApplicationName("pg-embeddings");
+    return ds;
+  }
+
+  /** The URL with any query string dropped, for messages. */
+  public static String redact(String url) {
+    if (url == null) {
+      return null;
+    }
+    int q = url.indexOf('?');
+    return q < 0 ? url : url.substring(0, q) + "?…";
+  }
+
+  @Override
+  public String toString() {
+    return "Database[" + redact(jdbcUrl) + ", user " + username + "]";
+  }
+}

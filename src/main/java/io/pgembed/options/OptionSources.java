@@ -1,0 +1,101 @@
+package io.pgembed.options;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/**
+ * Merges the sources of option values, highest first: the command line, the environment, the profile
+ * ({@code --profile=NAME} reads {@code pipelines/NAME.properties}), the defaults of the options interface.
+ *
+ * <pre>{@code
+ * EmbeddingPipelineOptions o = OptionSources.parse(args, System.getenv(), EmbeddingPipelineOptions.class);
+ * }</pre>
+ */
+public final class OptionSources {
+  /** The seed system's environment variables and the options they set. */
+  static final Map<String, String> ENVIRONMENT =
+      Map.of(
+          "EMBEDDING_DEVICE", "device",
+          "EMBEDDING_WORKERS", "workers",
+          "EMBEDDING_BATCH_SIZE", "batchSize",
+          "EMBEDDING_TIMEOUT_MS", "timeout");
+
+  private OptionSources() {}
+
+  public static <T extends PipelineOptions> T parse(String[] args, Map<String, String> env, Class<T> type) {
+    Map<String, String> merged = new LinkedHashMap<>();
+    Map<String, String> commandLine = new LinkedHashMap<>();
+    List<String> passThrough = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--") && a.contains("=")) {
+        commandLine.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+      } else {
+        passThrough.add(a); // boolean flags (--verbose), --help: Beam parses them
+      }
+    }
+    String profile = commandLine.get("profile");
+    if (profile != null) {
+      merged.putAll(readProfile(profile));
+    }
+    for (Map.Entry<String, String> e : ENVIRONMENT.entrySet()) {
+      String v = env.get(e.getKey());
+      if (v != null && !v.isBlank() && hasProperty(type, e.getValue())) {
+        merged.put(e.getValue(), v.trim());
+      }
+    }
+    merged.putAll(commandLine);
+    List<String> finalArgs = new ArrayList<>();
+    merged.forEach((k, v) -> finalArgs.add("--" + k + "=" + v));
+    finalArgs.addAll(passThrough);
+    PipelineOptionsFactory.register(type);
+    return PipelineOptionsFactory.fromArgs(finalArgs.toArray(new String[0])).withValidation().as(type);
+  }
+
+  private static boolean hasProperty(Class<?> type, String property) {
+    String getter = "get" + Character.toUpperCase(property.charAt(0)) + property.substring(1);
+    try {
+      type.getMethod(getter);
+      return true;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
+  }
+
+  /** {@code NAME} means {@code pipelines/NAME.properties}; anything with a slash or .properties is a path. */
+  static Map<String, String> readProfile(String profile) {
+    Path path =
+        profile.contains("/") || profile.endsWith(".properties")
+            ? Path.of(profile)
+            : Path.of("pipelines", profile + ".properties");
+    if (!Files.isReadable(path)) {
+      throw new IllegalArgumentException(
+          "--profile=" + profile + ": " + path.toAbsolutePath() + " does not exist; profiles live in pipelines/"
+              + " (cpu, cuda-12gb, cuda-24gb) or give a path to a .properties file");
+    }
+    Properties p = new Properties();
+    try (InputStream in = Files.newInputStream(path)) {
+      p.load(in);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--profile=" + profile + ": cannot read " + path + ": " + e.getMessage());
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String k : p.stringPropertyNames()) {
+      if (k.equals("password")) {
+        throw new IllegalArgumentException(
+            "--profile=" + profile + " sets 'password': passwords never go in profiles; use PGPASSWORD,"
+                + " --passwordFile or ~/.pgpass");
+      }
+      out.put(k, p.getProperty(k).trim());
+    }
+    return out;
+  }
+}
