@@ -1,0 +1,166 @@
+package io.pgembed.db;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The tables around the source: checks the source and its columns, creates the embeddings and failures tables if
+ * they are missing, and learns the id type and vector column type. Runs before any data is read, so a wrong name
+ * or a vector dimension mismatch fails the job at start-up.
+ */
+public final class EmbeddingSchema {
+  private static final Logger LOG = LoggerFactory.getLogger(EmbeddingSchema.class);
+  private static final Set<String> ID_TYPES =
+      Set.of("bigint", "integer", "smallint", "uuid", "text", "character varying");
+  private static final Set<String> NUMERIC_IDS = Set.of("bigint", "integer", "smallint");
+
+  /** What the pipeline needs to know about the tables. */
+  public record Layout(String idType, boolean pgvector, int dimension) implements java.io.Serializable {
+    public boolean numericId() {
+      return NUMERIC_IDS.contains(idType);
+    }
+
+    /** The SQL type name for casts: character varying is cast as text. */
+    public String idCastType() {
+      return idType.equals("character varying") ? "text" : idType;
+    }
+  }
+
+  private EmbeddingSchema() {}
+
+  public static Layout prepare(
+      Connection c,
+      SqlIdentifier source,
+      SqlIdentifier idColumn,
+      SqlIdentifier textColumn,
+      String sourceQuery,
+      SqlIdentifier target,
+      SqlIdentifier embeddingColumn,
+      SqlIdentifier failures,
+      int dimension)
+      throws SQLException {
+    checkStandardStrings(c);
+    String idType;
+    if (sourceQuery == null) {
+      if (!exists(c, source)) {
+        throw new IllegalArgumentException(
+            "--sourceTable=" + source + " does not exist (or is not visible to this user); check the name and schema");
+      }
+      idType = columnType(c, source, idColumn, "--idColumn");
+      String textType = columnType(c, source, textColumn, "--textColumn");
+      if (!Set.of("text", "character varying", "character", "json", "jsonb", "xml").contains(textType)) {
+        LOG.info("--textColumn={} has type {}; it is embedded as its text form", textColumn, textType);
+      }
+    } else {
+      idType = queryColumnType(c, sourceQuery, idColumn);
+      queryColumnType(c, sourceQuery, textColumn);
+    }
+    if (!ID_TYPES.contains(idType)) {
+      throw new IllegalArgumentException(
+          "--idColumn=" + idColumn + " has type " + idType + "; ids must be bigint, integer, smallint, uuid, text or"
+              + " varchar");
+    }
+    try (Statement s = c.createStatement()) {
+      if (!exists(c, target)) {
+        s.execute(
+            "CREATE TABLE IF NOT EXISTS " + target.quoted() + " ("
+                + "artifact_id " + (idType.equals("character varying") ? "text" : idType) + " PRIMARY KEY, "
+                + embeddingColumn.quoted() + " real[] NOT NULL, "
+                + "model text NOT NULL, "
+                + "content_sha256 bytea, "
+                + "embedded_at timestamptz NOT NULL DEFAULT now())");
+        LOG.info("Created {} (artifact_id {}, {} real[])", target, idType, embeddingColumn);
+      }
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS " + failures.quoted() + " ("
+              + "target_table text NOT NULL, "
+              + "artifact_id text NOT NULL, "
+              + "model text NOT NULL, "
+              + "error_class text NOT NULL, "
+              + "message text, "
+              + "attempts integer NOT NULL, "
+              + "content_sha256 bytea, "
+              + "first_failed_at timestamptz NOT NULL DEFAULT now(), "
+              + "last_failed_at timestamptz NOT NULL DEFAULT now(), "
+              + "PRIMARY KEY (target_table, artifact_id, model))");
+    }
+    String vectorType = columnType(c, target, embeddingColumn, "--embeddingColumn");
+    boolean pgvector = vectorType.startsWith("vector");
+    if (pgvector) {
+      // vector(384): the declared dimension must match the model's.
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("vector\\((\\d+)\\)").matcher(vectorType);
+      if (m.matches() && Integer.parseInt(m.group(1)) != dimension) {
+        throw new IllegalArgumentException(
+            target + "." + embeddingColumn + " is " + vectorType + " but the model gives " + dimension
+                + "-dimensional vectors: use a matching model, or another --targetTable");
+      }
+    } else if (!vectorType.equals("real[]")) {
+      throw new IllegalArgumentException(
+          target + "." + embeddingColumn + " has type " + vectorType + "; it must be real[] or pgvector's vector(d)");
+    }
+    return new Layout(idType, pgvector, dimension);
+  }
+
+  /** The fingerprint literal is built into SQL; that is safe only with standard-conforming strings. */
+  private static void checkStandardStrings(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SHOW standard_conforming_strings")) {
+      if (rs.next() && !rs.getString(1).equals("on")) {
+        throw new IllegalStateException("standard_conforming_strings must be on (the PostgreSQL default)");
+      }
+    }
+  }
+
+  public static boolean exists(Connection c, SqlIdentifier table) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      ps.setString(1, table.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
+  private static String columnType(Connection c, SqlIdentifier table, SqlIdentifier column, String option)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+                + " WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped AND attnum > 0")) {
+      ps.setString(1, table.regclass());
+      ps.setString(2, column.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new IllegalArgumentException(option + "=" + column + ": " + table + " has no such column");
+        }
+        return rs.getString(1);
+      }
+    }
+  }
+
+  private static String queryColumnType(Connection c, String sourceQuery, SqlIdentifier column) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT * FROM (" + sourceQuery + ") q LIMIT 0")) {
+      var md = rs.getMetaData();
+      for (int i = 1; i <= md.getColumnCount(); i++) {
+        if (md.getColumnLabel(i).equals(column.name())) {
+          String t = md.getColumnTypeName(i);
+          return switch (t) {
+            case "int8" -> "bigint";
+            case "int4" -> "integer";
+            case "int2" -> "smallint";
+            case "varchar" -> "character varying";
+            default -> t;
+          };
+        }
+      }
+      throw new IllegalArgumentException("--sourceQuery returns no column named '" + column + "'");
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package io.pgembed.embed;
+
+import io.pgembed.model.EmbeddingModel;
+import io.pgembed.model.ModelLoader;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One loaded model per configuration per JVM, shared by every DoFn instance (thread) that uses it: reference
+ * counted, and closed when the last user tears down, so that native memory is freed.
+ */
+public final class SharedModels {
+  private static final Logger LOG = LoggerFactory.getLogger(SharedModels.class);
+  private static final Map<ModelLoader, Entry> MODELS = new HashMap<>();
+
+  private static final class Entry {
+    final EmbeddingModel model;
+    int users;
+
+    Entry(EmbeddingModel model) {
+      this.model = model;
+    }
+  }
+
+  private SharedModels() {}
+
+  public static synchronized EmbeddingModel acquire(ModelLoader loader) {
+    Entry e = MODELS.get(loader);
+    if (e == null) {
+      e = new Entry(loader.load());
+      MODELS.put(loader, e);
+    }
+    e.users++;
+    return e.model;
+  }
+
+  public static synchronized void release(ModelLoader loader) {
+    Entry e = MODELS.get(loader);
+    if (e == null) {
+      return;
+    }
+    if (--e.users == 0) {
+      MODELS.remove(loader);
+      e.model.close();
+      LOG.info("Closed {}: its last user tore down", e.model.fingerprint());
+    }
+  }
+
+  /** Users of the model for {@code loader} in this JVM (0 when not loaded). */
+  public static synchronized int users(ModelLoader loader) {
+    Entry e = MODELS.get(loader);
+    return e == null ? 0 : e.users;
+  }
+}

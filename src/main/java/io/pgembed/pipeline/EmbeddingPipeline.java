@@ -1,0 +1,261 @@
+package io.pgembed.pipeline;
+
+import io.pgembed.batch.BatchArtifacts;
+import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingSchema;
+import io.pgembed.db.SqlIdentifier;
+import io.pgembed.embed.EmbedBatchFn;
+import io.pgembed.embed.EmbeddedRow;
+import io.pgembed.embed.FailedRow;
+import io.pgembed.embed.SharedModels;
+import io.pgembed.model.EmbeddingModel;
+import io.pgembed.model.ModelLoader;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.ModelOptions;
+import io.pgembed.read.Artifact;
+import io.pgembed.read.ArtifactSource;
+import io.pgembed.write.VectorWriter;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.joda.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedding job: pending PostgreSQL rows in, vectors upserted back, failures recorded, Beam metrics reported.
+ *
+ * <pre>{@code
+ * EmbeddingPipelineOptions o = OptionSources.parse(args, System.getenv(), EmbeddingPipelineOptions.class);
+ * RunReport report = EmbeddingPipeline.run(o);
+ * }</pre>
+ */
+public final class EmbeddingPipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(EmbeddingPipeline.class);
+
+  private EmbeddingPipeline() {}
+
+  /** A checked plan, with the driver's reference to the shared model and what is pending. */
+  public record Prepared(EmbeddingPlan plan, EmbeddingModel model, long pending, Long minId, Long maxId)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      SharedModels.release(plan.loader());
+    }
+  }
+
+  /**
+   * Validates the options and names, loads the model (a wrong --device fails here), creates missing tables and
+   * checks the vector column, and counts the pending rows. Nothing is read before this succeeds.
+   */
+  public static Prepared prepare(EmbeddingPipelineOptions o) throws SQLException {
+    if (o.getJdbcUrl() == null) {
+      throw new IllegalArgumentException("--jdbcUrl is required, e.g. --jdbcUrl=jdbc:postgresql://localhost:5432/app");
+    }
+    if (o.getSourceTable() == null) {
+      throw new IllegalArgumentException("--sourceTable is required, e.g. --sourceTable=artifacts");
+    }
+    requirePositive(o.getWriteBatchSize(), "--writeBatchSize");
+    requirePositive(o.getMaxAttempts(), "--maxAttempts");
+    requirePositive(o.getBatchSize(), "--batchSize");
+    if (o.getTimeout() < 0) {
+      throw new IllegalArgumentException("--timeout must be >= 0 ms (0: none), but was " + o.getTimeout());
+    }
+    if (!o.getBatchMode().equals("count") && !o.getBatchMode().equals("tokens")) {
+      throw new IllegalArgumentException("--batchMode must be 'count' or 'tokens', but was '" + o.getBatchMode() + "'");
+    }
+    if (o.getBatchMode().equals("tokens") && o.getMaxBatchTokens() < 1) {
+      throw new IllegalArgumentException("--batchMode=tokens needs --maxBatchTokens > 0");
+    }
+    // Names are checked before any SQL is built or run.
+    SqlIdentifier source = SqlIdentifier.table(o.getSourceTable(), "--sourceTable");
+    SqlIdentifier idColumn = SqlIdentifier.column(o.getIdColumn(), "--idColumn");
+    SqlIdentifier textColumn = SqlIdentifier.column(o.getTextColumn(), "--textColumn");
+    SqlIdentifier target =
+        o.getTargetTable() == null ? source.withSuffix("_embeddings") : SqlIdentifier.table(o.getTargetTable(), "--targetTable");
+    SqlIdentifier embeddingColumn = SqlIdentifier.column(o.getEmbeddingColumn(), "--embeddingColumn");
+    SqlIdentifier failures = SqlIdentifier.table(o.getFailuresTable(), "--failuresTable");
+    Database database = new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile());
+
+    ModelLoader loader = ModelOptions.loaderOf(o);
+    EmbeddingModel model = SharedModels.acquire(loader);
+    try (Connection c = database.connect()) {
+      EmbeddingSchema.Layout layout =
+          EmbeddingSchema.prepare(
+              c, source, idColumn, textColumn, o.getSourceQuery(), target, embeddingColumn, failures, model.dimension());
+      EmbeddingPlan plan =
+          new EmbeddingPlan(
+              database, source, idColumn, textColumn, o.getSourceQuery(), target, embeddingColumn, failures, layout,
+              loader, model.fingerprint().toString(), o.getMaxAttempts());
+      long pending;
+      Long min = null;
+      Long max = null;
+      try (Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery(
+                  layout.numericId()
+                      ? "SELECT count(*), min(id), max(id) FROM (" + plan.pendingQuery() + ") p"
+                      : plan.countPendingQuery())) {
+        rs.next();
+        pending = rs.getLong(1);
+        if (layout.numericId() && pending > 0) {
+          min = rs.getLong(2);
+          max = rs.getLong(3);
+        }
+      }
+      LOG.info("{} rows of {} are pending for {}", pending, source, plan.fingerprint());
+      return new Prepared(plan, model, pending, min, max);
+    } catch (SQLException | RuntimeException e) {
+      SharedModels.release(loader);
+      throw e;
+    }
+  }
+
+  /** Applies the job's steps to {@code pipeline}. */
+  public static void build(Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o) {
+    EmbeddingPlan plan = prepared.plan();
+    int workers = o.getWorkers();
+    int partitions = o.getReadPartitions() > 0 ? o.getReadPartitions() : 2 * workers;
+    Duration buffering = Duration.millis(o.getMaxBufferingMs());
+    // 1. Read the pending rows.
+    PCollection<Artifact> pending =
+        pipeline.apply("Read pending rows", new ArtifactSource(plan, partitions, prepared.minId(), prepared.maxId()));
+    // 2. Batch them.
+    PCollection<KV<Integer, Iterable<Artifact>>> batches =
+        pending.apply(
+            "Batch",
+            o.getBatchMode().equals("tokens")
+                ? BatchArtifacts.byTokens(
+                    o.getMaxBatchTokens(), prepared.model().fingerprint().maxLength(), workers, o.getLengthBuckets(),
+                    buffering)
+                : BatchArtifacts.bySize(o.getBatchSize(), workers, o.getLengthBuckets(), buffering));
+    // 3. Embed, one shared model per worker JVM.
+    PCollectionTuple embedded =
+        batches.apply(
+            "Embed",
+            ParDo.of(new EmbedBatchFn(plan.loader(), o.getBatchSize(), o.getMaxBatchTokens(), o.getFailOnTextMatching()))
+                .withOutputTags(EmbedBatchFn.EMBEDDED, TupleTagList.of(EmbedBatchFn.FAILED)));
+    // 4. Upsert the vectors.
+    embedded
+        .get(EmbedBatchFn.EMBEDDED)
+        .setCoder(SerializableCoder.of(EmbeddedRow.class))
+        .apply("Write vectors", VectorWriter.vectors(plan, o.getWriteBatchSize()));
+    // 5. Record failed and skipped rows.
+    embedded
+        .get(EmbedBatchFn.FAILED)
+        .setCoder(SerializableCoder.of(FailedRow.class))
+        .apply("Record failures", VectorWriter.failures(plan, o.getWriteBatchSize()));
+  }
+
+  /** Prepares, builds and runs on the runner the options name, and returns the report. */
+  public static RunReport run(EmbeddingPipelineOptions o) throws SQLException, IOException {
+    try (Prepared prepared = prepare(o)) {
+      Pipeline pipeline = Pipeline.create(o);
+      build(pipeline, prepared, o);
+      return execute(pipeline, prepared, o);
+    }
+  }
+
+  /**
+   * Runs a built pipeline: progress lines with --verbose, a clean cancel at --timeout (what was written stays, the
+   * rest stays pending, the report says partial), then the report.
+   */
+  public static RunReport execute(Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o) throws IOException {
+    pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+    long start = System.nanoTime();
+    PipelineResult result = pipeline.run();
+    ScheduledExecutorService progress = null;
+    if (o.getVerbose()) {
+      progress = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "progress");
+        t.setDaemon(true);
+        return t;
+      });
+      progress.scheduleAtFixedRate(() -> printProgress(result, prepared.pending(), start), 5, 5, TimeUnit.SECONDS);
+    }
+    String status;
+    String error = null;
+    try {
+      PipelineResult.State state =
+          o.getTimeout() > 0 ? result.waitUntilFinish(Duration.millis(o.getTimeout())) : result.waitUntilFinish();
+      if (state == null || !state.isTerminal()) {
+        LOG.warn("--timeout={} ms reached: cancelling; written rows stay, the rest stays pending", o.getTimeout());
+        result.cancel();
+        status = "partial";
+      } else {
+        status = state == PipelineResult.State.DONE ? "complete" : "failed";
+      }
+    } catch (RuntimeException e) {
+      status = "failed";
+      error = rootMessage(e);
+      LOG.error("The pipeline failed: {}", error, e);
+    } finally {
+      if (progress != null) {
+        progress.shutdownNow();
+      }
+    }
+    double wall = (System.nanoTime() - start) / 1e9;
+    Map<String, Long> counters = RunReport.counters(result);
+    RunReport report =
+        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(), counters, stillPending(prepared), error);
+    System.out.print(report.format());
+    if (o.getReportFile() != null) {
+      report.writeJson(java.nio.file.Path.of(o.getReportFile()));
+    }
+    return report;
+  }
+
+  private static long stillPending(Prepared prepared) {
+    try (Connection c = prepared.plan().database().connect();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(prepared.plan().countPendingQuery())) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (SQLException e) {
+      LOG.warn("Could not count the rows still pending: {}", e.getMessage());
+      return -1;
+    }
+  }
+
+  private static void printProgress(PipelineResult result, long total, long start) {
+    try {
+      Map<String, Long> c = RunReport.counters(result);
+      long done = c.getOrDefault("rows_embedded", 0L) + c.getOrDefault("rows_skipped", 0L) + c.getOrDefault("rows_failed", 0L);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      double rate = done / Math.max(seconds, 1e-9);
+      String eta = rate > 0 && total > done ? String.format("%.0f s", (total - done) / rate) : "-";
+      System.out.printf("progress: %d/%d rows, %.1f rows/s, ETA %s%n", done, total, rate, eta);
+    } catch (RuntimeException e) {
+      LOG.debug("no progress metrics yet: {}", e.toString());
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + ": " + t.getMessage();
+  }
+
+  private static void requirePositive(Integer v, String option) {
+    if (v == null || v < 1) {
+      throw new IllegalArgumentException(option + " must be >= 1, but was " + v);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package io.pgembed.pipeline;
+
+import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.OptionSources;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.testing.TestPipeline;
+
+/** Runs the real job in a TestPipeline against a real PostgreSQL, and reads back what it wrote. */
+final class PipelineTestSupport {
+  private PipelineTestSupport() {}
+
+  static EmbeddingPipelineOptions options(String jdbcUrl, String... extra) {
+    List<String> args = new ArrayList<>(List.of("--jdbcUrl=" + jdbcUrl, "--device=cpu", "--maxBufferingMs=500"));
+    args.addAll(List.of(extra));
+    return OptionSources.parse(args.toArray(new String[0]), Map.of(), EmbeddingPipelineOptions.class);
+  }
+
+  static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o) throws Exception {
+    try (EmbeddingPipeline.Prepared prepared = EmbeddingPipeline.prepare(o)) {
+      EmbeddingPipeline.build(pipeline, prepared, o);
+      return EmbeddingPipeline.execute(pipeline, prepared, o);
+    }
+  }
+
+  static Connection connect(String jdbcUrl) throws SQLException {
+    return DriverManager.getConnection(jdbcUrl);
+  }
+
+  static void execute(String jdbcUrl, String sql) throws SQLException {
+    try (Connection c = connect(jdbcUrl);
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  static long count(String jdbcUrl, String sql) throws SQLException {
+    try (Connection c = connect(jdbcUrl);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** Inserts (id, content) rows. */
+  static void insert(String jdbcUrl, String table, Map<Long, String> rows) throws SQLException {
+    try (Connection c = connect(jdbcUrl);
+        PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " (id, content) VALUES (?, ?)")) {
+      for (Map.Entry<Long, String> e : rows.entrySet()) {
+        ps.setLong(1, e.getKey());
+        ps.setString(2, e.getValue());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /** artifact_id -> vector of the target table. */
+  static Map<String, float[]> vectors(String jdbcUrl, String target) throws SQLException {
+    Map<String, float[]> out = new HashMap<>();
+    try (Connection c = connect(jdbcUrl);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT artifact_id::text, embedding FROM " + target)) {
+      while (rs.next()) {
+        Float[] boxed = (Float[]) rs.getArray(2).getArray();
+        float[] v = new float[boxed.length];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = boxed[i];
+        }
+        if (out.put(rs.getString(1), v) != null) {
+          throw new AssertionError("duplicate row for " + rs.getString(1));
+        }
+      }
+    }
+    return out;
+  }
+}
