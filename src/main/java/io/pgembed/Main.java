@@ -1,24 +1,33 @@
 package io.pgembed;
 
+import io.pgembed.commands.DemoCommand;
 import io.pgembed.commands.EmbedCommand;
+import io.pgembed.commands.RunCommand;
+import io.pgembed.commands.SearchCommand;
 import io.pgembed.options.EmbedFileOptions;
+import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
+import io.pgembed.options.SearchOptions;
+import java.nio.file.Path;
 import java.util.Arrays;
 
-
 /**
- * The launcher's entry point: {@code java -jar pg-embeddings-bundled.jar COMMAND [--option=value ...]}.
+ * The launcher's entry point: {@code java -jar pg-embeddings-bundled.jar [COMMAND] [--option=value ...]}.
  *
  * <ul>
+ *   <li>{@code run} (the default): embed the pending rows of a PostgreSQL table;
+ *   <li>{@code demo}: the same on an embedded PostgreSQL loaded with this project's files, then a search;
+ *   <li>{@code search --query=...}: nearest stored rows by cosine;
  *   <li>{@code embed --input=IN.jsonl --output=OUT.jsonl}: embed JSON Lines with no database.
  * </ul>
  *
- * <p>Exit codes: 0 success, 1 failure, 2 bad input or options.
+ * <p>Exit codes: 0 success, 1 failure, 2 bad input or options, 3 partial (stopped at --timeout).
  */
 public final class Main {
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILED = 1;
   public static final int EXIT_BAD_INPUT = 2;
+  public static final int EXIT_PARTIAL = 3;
 
   private Main() {}
 
@@ -27,16 +36,30 @@ public final class Main {
   }
 
   public static int run(String[] args) {
-    String command = args.length > 0 && !args[0].startsWith("--") ? args[0] : "help";
-    String[] rest = args.length > 0 && !args[0].startsWith("--") ? Arrays.copyOfRange(args, 1, args.length) : args;
+    if (args.length == 0) {
+      System.out.println(usage());
+      return EXIT_OK;
+    }
+    boolean named = !args[0].startsWith("--");
+    String command = named ? args[0] : "run";
+    String[] rest = named ? Arrays.copyOfRange(args, 1, args.length) : args;
     try {
       switch (command) {
-        case "embed" -> {
-          EmbedFileOptions options = OptionSources.parse(rest, System.getenv(), EmbedFileOptions.class);
-          EmbedCommand.run(options);
+        case "run" -> {
+          return RunCommand.run(OptionSources.parse(rest, System.getenv(), EmbeddingPipelineOptions.class));
+        }
+        case "demo" -> {
+          return DemoCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class), Path.of(""));
+        }
+        case "search" -> {
+          SearchCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class));
           return EXIT_OK;
         }
-        case "help", "--help", "-h" -> {
+        case "embed" -> {
+          EmbedCommand.run(OptionSources.parse(rest, System.getenv(), EmbedFileOptions.class));
+          return EXIT_OK;
+        }
+        case "help", "-h" -> {
           System.out.println(usage());
           return EXIT_OK;
         }
@@ -58,10 +81,13 @@ public final class Main {
   static String usage() {
     return String.join(
         "\n",
-        "usage: runners/direct.sh COMMAND [--option=value ...]",
+        "usage: runners/direct.sh [COMMAND] [--option=value ...]",
         "commands:",
-        "  embed --input=IN.jsonl --output=OUT.jsonl [--model=...] [--device=cpu|cuda|cuda:N|auto] [--batchSize=N]",
-        "        embed JSON Lines {\"id\", \"text\"} into {\"id\", \"embedding\"}, in input order, with no database",
-        "  help  this text; 'COMMAND --help' lists a command's options");
+        "  run     (default) embed the pending rows: --jdbcUrl=jdbc:postgresql://host/db --sourceTable=artifacts",
+        "  demo    embedded PostgreSQL + this project's files: embed them, then search",
+        "  search  --query=TEXT [--top=5] plus the run options naming the tables",
+        "  embed   --input=IN.jsonl --output=OUT.jsonl: JSON Lines {\"id\", \"text\"} to {\"id\", \"embedding\"}",
+        "  help    this text; 'COMMAND --help' lists a command's options",
+        "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout)");
   }
 }

@@ -6,6 +6,7 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.transforms.GroupIntoBatches;
 import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.KV;
@@ -71,9 +72,14 @@ public final class BatchArtifacts
         byTokens
             ? GroupIntoBatches.<Integer, Artifact>ofByteSize(limit, new TokenEstimate(maxTokensPerText))
             : GroupIntoBatches.<Integer, Artifact>ofSize(limit);
+    KvCoder<Integer, Iterable<Artifact>> batchCoder = KvCoder.of(VarIntCoder.of(), IterableCoder.of(Artifact.Coder.of()));
     return keyed
         .apply("Group into batches", group.withMaxBufferingDuration(maxBuffering))
-        .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(Artifact.Coder.of())));
+        .setCoder(batchCoder)
+        // A batch leaves its key's worker: batches spread over all workers (on Flink, all slots), and each batch is
+        // a bundle of its own, so its vectors are written when it is done rather than when the key's last batch is.
+        .apply("Spread batches", Reshuffle.viaRandomKey())
+        .setCoder(batchCoder);
   }
 
   /** shard * BUCKETS + bucket. */

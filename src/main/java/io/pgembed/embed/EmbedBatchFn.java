@@ -20,7 +20,8 @@ import org.apache.beam.sdk.values.TupleTag;
  * Embeds a batch of rows with the JVM's shared model ({@link SharedModels}); each DoFn instance has its own
  * predictor. Rows with NULL or blank text are skipped and recorded. If a batch throws, it is split in halves and
  * each half retried, down to single rows, so one poison row cannot fail its neighbours; a row that fails alone goes
- * to the {@link #FAILED} output with its error.
+ * to the {@link #FAILED} output with its error. After the run's deadline, batches are counted as deferred and left
+ * pending.
  */
 public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, EmbeddedRow> {
   public static final String NAMESPACE = "pgembed";
@@ -30,6 +31,7 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
   private static final Counter EMBEDDED_ROWS = Metrics.counter(NAMESPACE, "rows_embedded");
   private static final Counter SKIPPED_ROWS = Metrics.counter(NAMESPACE, "rows_skipped");
   private static final Counter FAILED_ROWS = Metrics.counter(NAMESPACE, "rows_failed");
+  private static final Counter DEFERRED_ROWS = Metrics.counter(NAMESPACE, "rows_deferred");
   private static final Counter BATCHES = Metrics.counter(NAMESPACE, "batches");
   private static final Counter BATCH_SPLITS = Metrics.counter(NAMESPACE, "batch_splits");
   private static final Counter TOKENS = Metrics.counter(NAMESPACE, "tokens");
@@ -43,11 +45,19 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
   private final int batchSize;
   private final int maxBatchTokens;
   private final String failOnTextMatching;
+  private final long deadlineMillis;
   private transient EmbeddingPredictor predictor;
   private transient Pattern failPattern;
 
-  public EmbedBatchFn(ModelLoader loader, int batchSize, int maxBatchTokens, String failOnTextMatching) {
+  /**
+   * {@code deadlineMillis}: the epoch time of --timeout (0: none). Batches that arrive after it are not embedded and
+   * produce nothing, so their rows stay pending for the next run, while everything embedded before it still flows
+   * to the writer: the run drains instead of being killed with vectors in flight.
+   */
+  public EmbedBatchFn(
+      ModelLoader loader, int batchSize, int maxBatchTokens, String failOnTextMatching, long deadlineMillis) {
     this.loader = loader;
+    this.deadlineMillis = deadlineMillis;
     this.batchSize = batchSize;
     this.maxBatchTokens = maxBatchTokens;
     this.failOnTextMatching = failOnTextMatching;
@@ -62,6 +72,14 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
 
   @ProcessElement
   public void process(@Element KV<Integer, Iterable<Artifact>> batch, MultiOutputReceiver out) {
+    if (deadlineMillis > 0 && System.currentTimeMillis() > deadlineMillis) {
+      long n = 0;
+      for (Artifact ignored : batch.getValue()) {
+        n++;
+      }
+      DEFERRED_ROWS.inc(n);
+      return;
+    }
     List<Artifact> rows = new ArrayList<>();
     for (Artifact a : batch.getValue()) {
       if (a.text() == null) {

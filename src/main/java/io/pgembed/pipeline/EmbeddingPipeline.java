@@ -148,7 +148,10 @@ public final class EmbeddingPipeline {
     PCollectionTuple embedded =
         batches.apply(
             "Embed",
-            ParDo.of(new EmbedBatchFn(plan.loader(), o.getBatchSize(), o.getMaxBatchTokens(), o.getFailOnTextMatching()))
+            ParDo.of(
+                    new EmbedBatchFn(
+                        plan.loader(), o.getBatchSize(), o.getMaxBatchTokens(), o.getFailOnTextMatching(),
+                        o.getTimeout() > 0 ? System.currentTimeMillis() + o.getTimeout() : 0))
                 .withOutputTags(EmbedBatchFn.EMBEDDED, TupleTagList.of(EmbedBatchFn.FAILED)));
     // 4. Upsert the vectors.
     embedded
@@ -171,9 +174,14 @@ public final class EmbeddingPipeline {
     }
   }
 
+  /** After --timeout, batches already running may finish and drain; past this grace the run is cancelled. */
+  static final long CANCEL_GRACE_MS = 60_000;
+
   /**
-   * Runs a built pipeline: progress lines with --verbose, a clean cancel at --timeout (what was written stays, the
-   * rest stays pending, the report says partial), then the report.
+   * Runs a built pipeline: progress lines with --verbose, a clean stop at --timeout, then the report. At the
+   * deadline the embed step stops embedding (later batches stay pending) and what was embedded drains into the
+   * target; only if that takes longer than {@link #CANCEL_GRACE_MS} is the run cancelled. Either way the report
+   * says partial, written rows stay, and the rest stays pending for the next run.
    */
   public static RunReport execute(Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o) throws IOException {
     pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
@@ -192,13 +200,17 @@ public final class EmbeddingPipeline {
     String error = null;
     try {
       PipelineResult.State state =
-          o.getTimeout() > 0 ? result.waitUntilFinish(Duration.millis(o.getTimeout())) : result.waitUntilFinish();
+          o.getTimeout() > 0
+              ? result.waitUntilFinish(Duration.millis(o.getTimeout() + CANCEL_GRACE_MS))
+              : result.waitUntilFinish();
       if (state == null || !state.isTerminal()) {
-        LOG.warn("--timeout={} ms reached: cancelling; written rows stay, the rest stays pending", o.getTimeout());
+        LOG.warn("--timeout={} ms: the run did not drain in time, cancelling; written rows stay", o.getTimeout());
         result.cancel();
         status = "partial";
+      } else if (state != PipelineResult.State.DONE) {
+        status = "failed";
       } else {
-        status = state == PipelineResult.State.DONE ? "complete" : "failed";
+        status = RunReport.counters(result).getOrDefault("rows_deferred", 0L) > 0 ? "partial" : "complete";
       }
     } catch (RuntimeException e) {
       status = "failed";

@@ -32,6 +32,7 @@ public record RunReport(
     long embedded,
     long skipped,
     long failed,
+    long deferred,
     long batches,
     long batchSplits,
     long tokens,
@@ -89,6 +90,7 @@ public record RunReport(
         c.getOrDefault("rows_embedded", 0L),
         c.getOrDefault("rows_skipped", 0L),
         c.getOrDefault("rows_failed", 0L),
+        c.getOrDefault("rows_deferred", 0L),
         c.getOrDefault("batches", 0L),
         c.getOrDefault("batch_splits", 0L),
         c.getOrDefault("tokens", 0L),
@@ -130,8 +132,9 @@ public record RunReport(
     StringBuilder sb = new StringBuilder();
     sb.append(String.format("%n=== embedding run: %s ===%n", status));
     sb.append(String.format("model            %s%n", model));
-    sb.append(String.format("rows             %d pending at start, %d read: %d embedded, %d skipped, %d failed%n",
-        pendingAtStart, read, embedded, skipped, failed));
+    sb.append(String.format("rows             %d pending at start, %d read: %d embedded, %d skipped, %d failed%s%n",
+        pendingAtStart, read, embedded, skipped, failed,
+        deferred > 0 ? ", " + deferred + " left pending at --timeout" : ""));
     sb.append(String.format("still pending    %d%n", stillPending));
     sb.append(String.format("wall time        %.1f s, %.1f embeddings/s%n", wallSeconds, embeddingsPerSecond()));
     sb.append(String.format("success rate     %.4f, error rate %.4f%n", successRate(), errorRate()));
@@ -156,6 +159,7 @@ public record RunReport(
     m.put("rows_embedded", embedded);
     m.put("rows_skipped", skipped);
     m.put("rows_failed", failed);
+    m.put("rows_deferred", deferred);
     m.put("still_pending", stillPending);
     m.put("embeddings_per_second", embeddingsPerSecond());
     m.put("success_rate", successRate());

@@ -1,0 +1,62 @@
+package io.pgembed.pipeline;
+
+import static io.pgembed.pipeline.PipelineTestSupport.count;
+import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static io.pgembed.pipeline.PipelineTestSupport.insert;
+import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static io.pgembed.pipeline.PipelineTestSupport.run;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.pgembed.Main;
+import io.pgembed.commands.RunCommand;
+import io.pgembed.db.TestDatabase;
+import io.pgembed.model.TestModels;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.junit.Rule;
+import org.junit.Test;
+
+/** --timeout cancels cleanly: what was written is right and stays, the rest stays pending, the next run finishes. */
+public class TimeoutTest {
+  @Rule public final transient TestPipeline first = TestPipeline.create();
+  @Rule public final transient TestPipeline second = TestPipeline.create();
+
+  @Test
+  public void aTimedOutRunIsPartialAndConsistentAndTheNextRunCompletesIt() throws Exception {
+    String db = TestDatabase.newDatabase("timeout");
+    execute(db, "CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
+    List<TestModels.CorpusText> corpus = TestModels.parityCorpus();
+    Map<Long, String> rows = new LinkedHashMap<>();
+    for (int i = 0; i < 1500; i++) {
+      rows.put((long) i, corpus.get(i % corpus.size()).text() + " #" + i);
+    }
+    insert(db, "artifacts", rows);
+
+    // 1500 rows take about 30 s on the 2-core CI machines; the first batch reaches the model after about 4 s.
+    RunReport partial =
+        run(first, options(db, "--sourceTable=artifacts", "--timeout=9000", "--batchSize=8", "--writeBatchSize=8"));
+    assertEquals("partial", partial.status());
+    assertEquals(Main.EXIT_PARTIAL, RunCommand.exitCode(partial));
+    long written = count(db, "SELECT count(*) FROM artifacts_embeddings");
+    assertTrue("some rows were written before the timeout: " + written, written > 0);
+    assertTrue("not all rows were written: " + written, written < 1500);
+    assertEquals("what is not written is still pending", 1500 - written, partial.stillPending());
+    assertEquals("everything embedded before the deadline was written", partial.embedded(), written);
+    assertEquals(1500, partial.embedded() + partial.deferred());
+    assertEquals(
+        "every written row carries its own text's hash",
+        written,
+        count(db, "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
+            + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))"));
+
+    RunReport rest = run(second, options(db, "--sourceTable=artifacts"));
+    assertEquals("complete", rest.status());
+    assertEquals(1500 - written, rest.read());
+    assertEquals(0, rest.stillPending());
+    assertEquals(1500, count(db, "SELECT count(*) FROM artifacts_embeddings"));
+    assertEquals(1500, count(db, "SELECT count(DISTINCT artifact_id) FROM artifacts_embeddings"));
+  }
+}
