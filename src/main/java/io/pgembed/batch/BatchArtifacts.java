@@ -26,8 +26,8 @@ import org.joda.time.Duration;
  */
 public final class BatchArtifacts
     extends PTransform<PCollection<Artifact>, PCollection<KV<Integer, Iterable<Artifact>>>> {
-  /** Buckets by characters: < 64, < 256, < 1024, longer. */
-  static final int BUCKETS = 4;
+  /** Buckets by characters, doubling from 32: < 32, < 64, ..., < 2048, longer. */
+  static final int BUCKETS = 8;
 
   private final long limit;
   private final boolean byTokens;
@@ -73,13 +73,11 @@ public final class BatchArtifacts
             ? GroupIntoBatches.<Integer, Artifact>ofByteSize(limit, new TokenEstimate(maxTokensPerText))
             : GroupIntoBatches.<Integer, Artifact>ofSize(limit);
     KvCoder<Integer, Iterable<Artifact>> batchCoder = KvCoder.of(VarIntCoder.of(), IterableCoder.of(Artifact.Coder.of()));
-    return keyed
-        .apply("Group into batches", group.withMaxBufferingDuration(maxBuffering))
-        .setCoder(batchCoder)
-        // A batch leaves its key's worker: batches spread over all workers (on Flink, all slots), and each batch is
-        // a bundle of its own, so its vectors are written when it is done rather than when the key's last batch is.
-        .apply("Spread batches", Reshuffle.viaRandomKey())
-        .setCoder(batchCoder);
+    PCollection<KV<Integer, Iterable<Artifact>>> grouped =
+        keyed.apply("Group into batches", group.withMaxBufferingDuration(maxBuffering)).setCoder(batchCoder);
+    // A batch leaves its key's worker: batches spread over all workers (on Flink, all slots), and each batch is
+    // a bundle of its own, so its vectors are written when it is done rather than when the key's last batch is.
+    return grouped.apply("Spread batches", Reshuffle.viaRandomKey()).setCoder(batchCoder);
   }
 
   /** shard * BUCKETS + bucket. */
@@ -101,7 +99,11 @@ public final class BatchArtifacts
 
   static int bucket(String text) {
     int n = text == null ? 0 : text.length();
-    return n < 64 ? 0 : n < 256 ? 1 : n < 1024 ? 2 : 3;
+    int bucket = 0;
+    for (int limit = 32; bucket < BUCKETS - 1 && n >= limit; limit *= 2) {
+      bucket++;
+    }
+    return bucket;
   }
 
   /** Tokens a text will cost: about one per 4 characters plus [CLS] and [SEP], at most the model's limit. */

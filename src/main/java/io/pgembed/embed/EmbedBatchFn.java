@@ -8,6 +8,7 @@ import io.pgembed.model.Tokenized;
 import io.pgembed.read.Artifact;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Semaphore;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
@@ -47,6 +48,7 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
   private final String failOnTextMatching;
   private final long deadlineMillis;
   private transient EmbeddingPredictor predictor;
+  private transient Semaphore forwardPasses;
   private transient Pattern failPattern;
 
   /**
@@ -67,6 +69,7 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
   public void setup() {
     EmbeddingModel model = SharedModels.acquire(loader);
     predictor = model.newPredictor();
+    forwardPasses = SharedModels.forwardPasses(loader);
     failPattern = failOnTextMatching == null ? null : Pattern.compile(failOnTextMatching);
   }
 
@@ -112,7 +115,12 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
         texts.add(a.text());
       }
       List<Tokenized> tokens = predictor.tokenizer().tokenize(texts);
-      r = LengthSortedBatches.embed(predictor, tokens, batchSize, maxBatchTokens);
+      forwardPasses.acquireUninterruptibly();
+      try {
+        r = LengthSortedBatches.embed(predictor, tokens, batchSize, maxBatchTokens);
+      } finally {
+        forwardPasses.release();
+      }
     } catch (RuntimeException e) {
       if (rows.size() == 1) {
         Artifact a = rows.get(0);

@@ -4,6 +4,7 @@ import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.ModelLoader;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,10 +18,12 @@ public final class SharedModels {
 
   private static final class Entry {
     final EmbeddingModel model;
+    final Semaphore forwardPasses;
     int users;
 
-    Entry(EmbeddingModel model) {
+    Entry(EmbeddingModel model, int workers) {
       this.model = model;
+      this.forwardPasses = new Semaphore(workers, true);
     }
   }
 
@@ -29,7 +32,7 @@ public final class SharedModels {
   public static synchronized EmbeddingModel acquire(ModelLoader loader) {
     Entry e = MODELS.get(loader);
     if (e == null) {
-      e = new Entry(loader.load());
+      e = new Entry(loader.load(), loader.workers());
       MODELS.put(loader, e);
     }
     e.users++;
@@ -45,6 +48,20 @@ public final class SharedModels {
       MODELS.remove(loader);
       e.model.close();
       LOG.info("Closed {}: its last user tore down", e.model.fingerprint());
+    }
+  }
+
+  /**
+   * At most {@code --workers} forward passes run at once per JVM, whatever the runner's thread count: the thread
+   * counts of libtorch were chosen for that many (cores / workers each), and more would oversubscribe the CPU.
+   */
+  public static Semaphore forwardPasses(ModelLoader loader) {
+    synchronized (SharedModels.class) {
+      Entry e = MODELS.get(loader);
+      if (e == null) {
+        throw new IllegalStateException("forwardPasses() before acquire()");
+      }
+      return e.forwardPasses;
     }
   }
 
