@@ -114,9 +114,11 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
         }
         texts.add(a.text());
       }
-      List<Tokenized> tokens = predictor.tokenizer().tokenize(texts);
+      // Tokenizing (multi-threaded in Rust) beside a forward pass (OpenMP threads that spin) slows both down:
+      // a worker does one or the other.
       forwardPasses.acquireUninterruptibly();
       try {
+        List<Tokenized> tokens = predictor.tokenizer().tokenize(texts);
         r = LengthSortedBatches.embed(predictor, tokens, batchSize, maxBatchTokens);
       } finally {
         forwardPasses.release();
