@@ -1,5 +1,8 @@
 package io.pgembed.commands;
 
+import io.pgembed.model.EmbeddingModel;
+import io.pgembed.model.EmbeddingPredictor;
+import io.pgembed.options.ModelOptions;
 import io.pgembed.options.SearchOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
@@ -27,7 +30,7 @@ public final class DemoCommand {
           "how is the database password kept out of logs and options?",
           "split a failing batch in halves so one bad row cannot fail the others",
           "read the weights from the ONNX file without an ONNX library");
-  private static final int LINES_PER_CHUNK = 30;
+  private static final int LINES_PER_CHUNK = 12; // about 256 tokens of Java
 
   private DemoCommand() {}
 
@@ -60,10 +63,20 @@ public final class DemoCommand {
         return RunCommand.exitCode(report);
       }
       List<String> queries = o.getQuery() == null ? QUERIES : List.of(o.getQuery());
-      for (String q : queries) {
-        o.setQuery(q);
-        System.out.println();
-        SearchCommand.run(o);
+      // The demo's rows are file chunks: search a view whose text starts with the chunk's path.
+      try (Connection c = pg.getPostgresDatabase().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("CREATE VIEW artifact_hits AS SELECT id, '[' || path || '] ' || content AS content FROM artifacts");
+      }
+      o.setSourceQuery("SELECT id, content FROM artifact_hits");
+      o.setTargetTable("artifacts_embeddings");
+      try (EmbeddingModel model = ModelOptions.loaderOf(o).load();
+          EmbeddingPredictor p = model.newPredictor()) {
+        for (String q : queries) {
+          o.setQuery(q);
+          System.out.println();
+          SearchCommand.run(o, model, p);
+        }
       }
       return RunCommand.exitCode(report);
     }

@@ -7,6 +7,7 @@ import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.options.SearchOptions;
+import io.pgembed.pipeline.EmbeddingPipeline;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -28,19 +29,24 @@ public final class SearchCommand {
   private SearchCommand() {}
 
   public static List<Hit> run(SearchOptions o) throws SQLException {
+    try (EmbeddingModel model = ModelOptions.loaderOf(o).load();
+        EmbeddingPredictor p = model.newPredictor()) {
+      return run(o, model, p);
+    }
+  }
+
+  /** Searches with a model already loaded, and prints the hits. */
+  public static List<Hit> run(SearchOptions o, EmbeddingModel model, EmbeddingPredictor p) throws SQLException {
     if (o.getQuery() == null || o.getQuery().isBlank()) {
       throw new BadInputException("--query is required, e.g. --query=\"how are passwords handled\"");
     }
-    try (EmbeddingModel model = ModelOptions.loaderOf(o).load();
-        EmbeddingPredictor p = model.newPredictor()) {
-      List<Hit> hits = search(o, p.embedTexts(List.of(o.getQuery()))[0], model.fingerprint().toString());
-      System.out.printf("Top %d for \"%s\" (%s):%n", hits.size(), o.getQuery(), model.fingerprint());
-      for (int i = 0; i < hits.size(); i++) {
-        Hit h = hits.get(i);
-        System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), h.id(), snippet(h.text()));
-      }
-      return hits;
+    List<Hit> hits = search(o, p.embedTexts(List.of(o.getQuery()))[0], model.fingerprint().toString());
+    System.out.printf("Top %d for \"%s\":%n", hits.size(), o.getQuery());
+    for (int i = 0; i < hits.size(); i++) {
+      Hit h = hits.get(i);
+      System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), h.id(), snippet(h.text()));
     }
+    return hits;
   }
 
   static List<Hit> search(SearchOptions o, float[] query, String fingerprint) throws SQLException {
@@ -53,8 +59,7 @@ public final class SearchCommand {
     SqlIdentifier source = SqlIdentifier.table(o.getSourceTable(), "--sourceTable");
     SqlIdentifier id = SqlIdentifier.column(o.getIdColumn(), "--idColumn");
     SqlIdentifier text = SqlIdentifier.column(o.getTextColumn(), "--textColumn");
-    SqlIdentifier target =
-        o.getTargetTable() == null ? source.withSuffix("_embeddings") : SqlIdentifier.table(o.getTargetTable(), "--targetTable");
+    SqlIdentifier target = EmbeddingPipeline.targetTable(o);
     SqlIdentifier vector = SqlIdentifier.column(o.getEmbeddingColumn(), "--embeddingColumn");
     String relation = o.getSourceQuery() == null ? source.quoted() : "(" + o.getSourceQuery() + ")";
     String sql =

@@ -180,7 +180,6 @@ public final class BertEncoder implements EmbeddingModel {
   public float[][] forward(TokenBatch batch) {
     int b = batch.size();
     int t = batch.paddedLength();
-    int h = config.hiddenSize();
     try (NDManager fwd = manager.newSubManager()) {
       NDArray ids = fwd.create(batch.ids, new Shape(b, t));
       NDArray types = fwd.create(batch.typeIds, new Shape(b, t));
@@ -210,13 +209,7 @@ public final class BertEncoder implements EmbeddingModel {
       if (fingerprint.normalize()) {
         pooled = Pooling.l2Normalize(pooled);
       }
-      float[] flat = pooled.toFloatArray();
-      float[][] out = new float[b][];
-      for (int i = 0; i < b; i++) {
-        out[i] = new float[h];
-        System.arraycopy(flat, i * h, out[i], 0, h);
-      }
-      return out;
+      return Pooling.toRows(pooled);
     }
   }
 

@@ -29,6 +29,18 @@ public enum Pooling {
     return pooled.div(norm);
   }
 
+  /** {@code [B, H]} as B Java arrays. */
+  public static float[][] toRows(NDArray pooled) {
+    int b = (int) pooled.getShape().get(0);
+    int h = (int) pooled.getShape().get(1);
+    float[] flat = pooled.toFloatArray();
+    float[][] out = new float[b][h];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(flat, i * h, out[i], 0, h);
+    }
+    return out;
+  }
+
   public static Pooling parse(String value, String what) {
     try {
       return Pooling.valueOf(value.trim().toUpperCase(Locale.ROOT));

@@ -169,13 +169,7 @@ public final class TorchScriptEncoder implements EmbeddingModel {
           if (fingerprint.normalize()) {
             pooled = Pooling.l2Normalize(pooled);
           }
-          float[] flat = pooled.toFloatArray();
-          int h = (int) pooled.getShape().get(1);
-          float[][] out = new float[batch.size()][h];
-          for (int i = 0; i < out.length; i++) {
-            System.arraycopy(flat, i * h, out[i], 0, h);
-          }
-          return out;
+          return Pooling.toRows(pooled);
         } catch (TranslateException e) {
           throw new IllegalStateException("TorchScript forward pass failed: " + e.getMessage(), e);
         }

@@ -86,8 +86,7 @@ public final class EmbeddingPipeline {
     SqlIdentifier source = SqlIdentifier.table(o.getSourceTable(), "--sourceTable");
     SqlIdentifier idColumn = SqlIdentifier.column(o.getIdColumn(), "--idColumn");
     SqlIdentifier textColumn = SqlIdentifier.column(o.getTextColumn(), "--textColumn");
-    SqlIdentifier target =
-        o.getTargetTable() == null ? source.withSuffix("_embeddings") : SqlIdentifier.table(o.getTargetTable(), "--targetTable");
+    SqlIdentifier target = targetTable(o);
     SqlIdentifier embeddingColumn = SqlIdentifier.column(o.getEmbeddingColumn(), "--embeddingColumn");
     SqlIdentifier failures = SqlIdentifier.table(o.getFailuresTable(), "--failuresTable");
     Database database = new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile());
@@ -124,6 +123,13 @@ public final class EmbeddingPipeline {
       SharedModels.release(loader);
       throw e;
     }
+  }
+
+  /** --targetTable, or {@code <sourceTable>_embeddings}. */
+  public static SqlIdentifier targetTable(EmbeddingPipelineOptions o) {
+    return o.getTargetTable() == null
+        ? SqlIdentifier.table(o.getSourceTable(), "--sourceTable").withSuffix("_embeddings")
+        : SqlIdentifier.table(o.getTargetTable(), "--targetTable");
   }
 
   /** Applies the job's steps to {@code pipeline}. */
