@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
@@ -57,7 +58,30 @@ public final class OptionSources {
     merged.forEach((k, v) -> finalArgs.add("--" + k + "=" + v));
     finalArgs.addAll(passThrough);
     PipelineOptionsFactory.register(type);
-    return PipelineOptionsFactory.fromArgs(finalArgs.toArray(new String[0])).withValidation().as(type);
+    T options = PipelineOptionsFactory.fromArgs(finalArgs.toArray(new String[0])).withValidation().as(type);
+    if (options instanceof ModelOptions m) {
+      directRunnerDefaults(m, merged.keySet());
+    }
+    return options;
+  }
+
+  /**
+   * DirectRunner settings for an embedding job, unless given: its immutability and encodability checks (debugging
+   * aids that encode every element again at every step) off, and as many threads as --workers, since at most that
+   * many forward passes run at once and more threads only compete with them for the CPU. Measured on 1000 texts
+   * (2 cores): 41 -> 48-54 rows/s. TestPipeline keeps its own options, so tests still run with the checks.
+   */
+  private static void directRunnerDefaults(ModelOptions m, java.util.Set<String> given) {
+    DirectOptions direct = m.as(DirectOptions.class);
+    if (!given.contains("enforceImmutability")) {
+      direct.setEnforceImmutability(false);
+    }
+    if (!given.contains("enforceEncodability")) {
+      direct.setEnforceEncodability(false);
+    }
+    if (!given.contains("targetParallelism")) {
+      direct.setTargetParallelism(Math.max(1, m.getWorkers()));
+    }
   }
 
   private static boolean hasProperty(Class<?> type, String property) {
