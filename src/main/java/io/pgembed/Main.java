@@ -2,12 +2,14 @@ package io.pgembed;
 
 import io.pgembed.commands.DemoCommand;
 import io.pgembed.commands.EmbedCommand;
+import io.pgembed.commands.QueueCommands;
 import io.pgembed.commands.RunCommand;
 import io.pgembed.commands.SearchCommand;
 import io.pgembed.options.EmbedFileOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.SearchOptions;
+import io.pgembed.options.WorkerOptions;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -59,6 +61,20 @@ public final class Main {
           EmbedCommand.run(OptionSources.parse(rest, System.getenv(), EmbedFileOptions.class));
           return EXIT_OK;
         }
+        case "enqueue" -> {
+          QueueCommands.enqueue(rest, OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          return EXIT_OK;
+        }
+        case "status" -> {
+          QueueCommands.status(OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          return EXIT_OK;
+        }
+        case "cancel" -> {
+          return QueueCommands.cancel(OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+        }
+        case "worker" -> {
+          return QueueCommands.worker(OptionSources.parse(rest, System.getenv(), WorkerOptions.class), System.getenv());
+        }
         case "help", "-h" -> {
           System.out.println(usage());
           return EXIT_OK;
@@ -87,6 +103,10 @@ public final class Main {
         "  demo    embedded PostgreSQL + this project's files: embed them, then search",
         "  search  --query=TEXT [--top=5] plus the run options naming the tables",
         "  embed   --input=IN.jsonl --output=OUT.jsonl: JSON Lines {\"id\", \"text\"} to {\"id\", \"embedding\"}",
+        "  enqueue --jdbcUrl=... [--queue=embeddings] --sourceTable=... [pipeline options]: record a job",
+        "  status  --jdbcUrl=...: recent jobs and the queue depth",
+        "  cancel  --jdbcUrl=... --job=ID",
+        "  worker  --jdbcUrl=... [--queue=embeddings] [--concurrency=1] [--retries=3] [--port=8080]: run jobs",
         "  help    this text; 'COMMAND --help' lists a command's options",
         "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout)");
   }

@@ -23,12 +23,19 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
  */
 public final class OptionSources {
   /** The seed system's environment variables and the options they set. */
-  static final Map<String, String> ENVIRONMENT =
-      Map.of(
-          "EMBEDDING_DEVICE", "device",
-          "EMBEDDING_WORKERS", "workers",
-          "EMBEDDING_BATCH_SIZE", "batchSize",
-          "EMBEDDING_TIMEOUT_MS", "timeout");
+  static final Map<String, String> ENVIRONMENT = new LinkedHashMap<>();
+
+  static {
+    // In order: a later variable for the same option wins (EMBEDDING_TIMEOUT_MS over PGFLOW_TIMEOUT_MS).
+    ENVIRONMENT.put("PGFLOW_QUEUE_NAME", "queue");
+    ENVIRONMENT.put("PGFLOW_CONCURRENCY", "concurrency");
+    ENVIRONMENT.put("PGFLOW_RETRIES", "retries");
+    ENVIRONMENT.put("PGFLOW_TIMEOUT_MS", "timeout");
+    ENVIRONMENT.put("EMBEDDING_DEVICE", "device");
+    ENVIRONMENT.put("EMBEDDING_WORKERS", "workers");
+    ENVIRONMENT.put("EMBEDDING_BATCH_SIZE", "batchSize");
+    ENVIRONMENT.put("EMBEDDING_TIMEOUT_MS", "timeout");
+  }
 
   private OptionSources() {}
 

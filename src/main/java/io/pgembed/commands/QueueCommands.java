@@ -1,0 +1,79 @@
+package io.pgembed.commands;
+
+import io.pgembed.Main;
+import io.pgembed.db.Database;
+import io.pgembed.jobs.JobQueue;
+import io.pgembed.jobs.JobWorker;
+import io.pgembed.jobs.WorkerServer;
+import io.pgembed.options.WorkerOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code enqueue}, {@code status}, {@code cancel} and {@code worker}. */
+public final class QueueCommands {
+  /** Options about the queue itself, not passed on to the job. */
+  private static final Set<String> QUEUE_ONLY =
+      Set.of("queue", "concurrency", "retries", "retryDelayMs", "leaseMs", "pollMs", "port", "exitWhenIdle", "job");
+
+  private QueueCommands() {}
+
+  /** Records a job: its parameters are the given pipeline options, without the queue's own. */
+  public static long enqueue(String[] args, WorkerOptions o) throws Exception {
+    List<String> params = new ArrayList<>();
+    for (String a : args) {
+      String key = a.startsWith("--") ? a.substring(2).split("=", 2)[0] : a;
+      if (!QUEUE_ONLY.contains(key)) {
+        params.add(a);
+      }
+    }
+    if (params.stream().noneMatch(a -> a.startsWith("--sourceTable="))) {
+      throw new BadInputException("enqueue needs the job's --sourceTable (and any other pipeline options)");
+    }
+    long id = queue(o).enqueue(o.getQueue(), params, 1 + o.getRetries());
+    System.out.println("enqueued job " + id + " on queue '" + o.getQueue() + "': " + params);
+    return id;
+  }
+
+  public static void status(WorkerOptions o) throws Exception {
+    JobQueue q = queue(o);
+    System.out.printf("%6s %-10s %-10s %8s %-23s %-23s %-20s %s%n",
+        "id", "queue", "status", "attempts", "started", "finished", "worker", "rows / error");
+    for (JobQueue.Job j : q.recent(20)) {
+      System.out.printf("%6d %-10s %-10s %4d/%-3d %-23s %-23s %-20s %s%n", j.id(), j.queue(), j.status(), j.attempts(),
+          j.maxAttempts(), j.startedAt(), j.finishedAt(), j.worker() == null ? "" : j.worker(),
+          j.error() != null ? j.error() : j.metrics() == null ? "" : j.metrics());
+    }
+    Map<String, Long> counts = q.countsByStatus(o.getQueue());
+    System.out.printf("queue '%s': %d queued, %d running%n", o.getQueue(), counts.get("queued"), counts.get("running"));
+  }
+
+  public static int cancel(WorkerOptions o) throws Exception {
+    if (o.getJob() == null) {
+      throw new BadInputException("cancel needs --job=ID (see 'status')");
+    }
+    boolean done = queue(o).cancel(o.getJob());
+    System.out.println(done ? "cancelled job " + o.getJob() : "job " + o.getJob() + " is not queued or running");
+    return done ? Main.EXIT_OK : Main.EXIT_BAD_INPUT;
+  }
+
+  public static int worker(WorkerOptions o, Map<String, String> env) throws Exception {
+    try (JobWorker worker = new JobWorker(o, env);
+        WorkerServer server = o.getPort() > 0 ? new WorkerServer(worker, o.getPort()) : null) {
+      if (server != null) {
+        System.out.println("worker " + worker.name() + ": /health and /metrics on port " + server.port());
+      }
+      Runtime.getRuntime().addShutdownHook(new Thread(worker::stop));
+      worker.run();
+    }
+    return Main.EXIT_OK;
+  }
+
+  private static JobQueue queue(WorkerOptions o) throws Exception {
+    if (o.getJdbcUrl() == null) {
+      throw new BadInputException("--jdbcUrl is required: the database that holds the queue");
+    }
+    return new JobQueue(new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile()));
+  }
+}
