@@ -133,7 +133,7 @@ public final class JobWorker implements AutoCloseable {
       }
       if (job.isEmpty()) {
         slots.release();
-        if (options.getExitWhenIdle() && running.isEmpty()) {
+        if (options.getExitWhenIdle() && running.isEmpty() && queueIsIdle()) {
           return;
         }
         Thread.sleep(options.getPollMs()); // polling interval of an idle worker
@@ -149,6 +149,16 @@ public final class JobWorker implements AutoCloseable {
           slots.release();
         }
       });
+    }
+  }
+
+  /** No job queued (even for later) and none running anywhere: a job held by a dead worker still counts. */
+  private boolean queueIsIdle() {
+    try {
+      Map<String, Long> counts = queue.countsByStatus(options.getQueue());
+      return counts.get("queued") == 0 && counts.get("running") == 0;
+    } catch (java.sql.SQLException e) {
+      return false;
     }
   }
 

@@ -52,7 +52,7 @@ public interface WorkerOptions extends EmbeddingPipelineOptions {
 
   void setPort(Integer value);
 
-  @Description("Stop the worker once no job is runnable and none is running (for batch use and tests).")
+  @Description("Stop the worker once the queue has no queued and no running job (for batch use and tests).")
   @Default.Boolean(false)
   Boolean getExitWhenIdle();
 

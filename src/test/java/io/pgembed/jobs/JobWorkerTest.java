@@ -1,0 +1,170 @@
+package io.pgembed.jobs;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.pgembed.db.TestDatabase;
+import io.pgembed.options.OptionSources;
+import io.pgembed.options.WorkerOptions;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/** A worker running real pipeline jobs: retries, final failure, health and metrics. */
+public class JobWorkerTest {
+  @Rule public TemporaryFolder tmp = new TemporaryFolder();
+
+  private static WorkerOptions workerOptions(String db, String... extra) {
+    List<String> args = new java.util.ArrayList<>(
+        List.of("--jdbcUrl=" + db, "--device=cpu", "--queue=q", "--retryDelayMs=100", "--leaseMs=5000", "--pollMs=100",
+            "--port=0"));
+    args.addAll(List.of(extra));
+    return OptionSources.parse(args.toArray(new String[0]), Map.of(), WorkerOptions.class);
+  }
+
+  private static void sql(String db, String statement) throws Exception {
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement()) {
+      s.execute(statement);
+    }
+  }
+
+  static JobQueue.Job job(JobQueue q, long id) throws Exception {
+    return q.recent(100).stream().filter(j -> j.id() == id).findFirst().orElseThrow();
+  }
+
+  /** Waits for a condition, checking it every 50 ms, for at most {@code seconds}. */
+  static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
+      }
+      TimeUnit.MILLISECONDS.sleep(50); // the interval between checks of the condition
+    }
+  }
+
+  static BooleanSupplier status(JobQueue q, long id, String status, int attempts) {
+    return () -> {
+      try {
+        JobQueue.Job j = job(q, id);
+        return j.status().equals(status) && j.attempts() == attempts;
+      } catch (Exception e) {
+        return false;
+      }
+    };
+  }
+
+  @Test
+  public void aJobThatFailsTwiceThenSucceedsEndsSucceededAfterThreeAttempts() throws Exception {
+    String db = TestDatabase.newDatabase("worker");
+    WorkerOptions o = workerOptions(db, "--retries=3");
+    JobWorker worker = new JobWorker(o, Map.of());
+    Thread loop = new Thread(() -> {
+      try {
+        worker.run();
+      } catch (InterruptedException ignored) {
+        // stopping
+      }
+    });
+    try (WorkerServer server = new WorkerServer(worker, 0)) {
+      JobQueue q = worker.queue();
+      // The source table does not exist yet: attempts 1 and 2 fail.
+      long flaky = q.enqueue("q", List.of("--sourceTable=late_table"), 4);
+      long doomed = q.enqueue("q", List.of("--sourceTable=doomed", "--textColumn=nope"), 2);
+      sql(db, "CREATE TABLE doomed (id bigint PRIMARY KEY, content text)");
+      loop.start();
+      await("job " + flaky + " to fail twice", 120, status(q, flaky, "queued", 2));
+      sql(db, "CREATE TABLE late_table (id bigint PRIMARY KEY, content text)");
+      sql(db, "INSERT INTO late_table VALUES (1, 'first row'), (2, 'second row'), (3, 'third row')");
+      await("job " + flaky + " to succeed", 120, status(q, flaky, "succeeded", 3));
+      await("job " + doomed + " to fail for good", 120, status(q, doomed, "failed", 2));
+
+      JobQueue.Job ok = job(q, flaky);
+      assertTrue(ok.metrics(), ok.metrics().contains("\"rows_embedded\": 3"));
+      assertEquals(null, ok.error());
+      assertTrue(ok.startedAt() != null && ok.finishedAt() != null);
+      assertEquals(worker.name(), ok.worker());
+      JobQueue.Job bad = job(q, doomed);
+      assertTrue(bad.error(), bad.error().contains("--textColumn=nope: doomed has no such column"));
+      try (Connection c = DriverManager.getConnection(db);
+          ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM late_table_embeddings")) {
+        rs.next();
+        assertEquals(3, rs.getInt(1));
+      }
+
+      HttpClient http = HttpClient.newHttpClient();
+      HttpResponse<String> health = http.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/health")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, health.statusCode());
+      assertEquals("{\"status\":\"ready\",\"database\":\"reachable\",\"model\":\"loaded\"}\n", health.body());
+      HttpResponse<String> metrics = http.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      assertPrometheusText(metrics.body());
+      assertTrue(metrics.body(), metrics.body().contains("pgembed_jobs{queue=\"q\",status=\"succeeded\"} 1\n"));
+      assertTrue(metrics.body().contains("pgembed_jobs{queue=\"q\",status=\"failed\"} 1\n"));
+      assertTrue(metrics.body().contains("pgembed_queue_depth{queue=\"q\"} 0.0\n"));
+      assertTrue(metrics.body().contains("pgembed_rows_embedded_total{queue=\"q\"} 3\n"));
+      assertTrue(metrics.body().contains("pgembed_worker_jobs_failed_total{queue=\"q\"} 1\n"));
+      assertTrue(metrics.body().contains("pgembed_last_job_latency_seconds{queue=\"q\"} "));
+    } finally {
+      worker.stop();
+      loop.join(TimeUnit.SECONDS.toMillis(60));
+      worker.close();
+    }
+  }
+
+  @Test
+  public void healthGoesNotReadyWhileTheDatabaseIsDownAndReadyWhenItIsBack() throws Exception {
+    Path data = tmp.newFolder("pgdata").toPath();
+    EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false).start();
+    int port = pg.getPort();
+    String db = pg.getJdbcUrl("postgres", "postgres");
+    JobWorker worker = new JobWorker(workerOptions(db), Map.of());
+    try (WorkerServer server = new WorkerServer(worker, 0)) {
+      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      URI health = URI.create("http://127.0.0.1:" + server.port() + "/health");
+      assertEquals(200, http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+
+      pg.close();
+      HttpResponse<String> down = http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, down.statusCode());
+      assertTrue(down.body(), down.body().startsWith("{\"status\":\"not ready\",\"database\":\"unreachable"));
+      assertTrue(down.body().endsWith("\"model\":\"loaded\"}\n"));
+
+      pg = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false).setPort(port).start();
+      assertEquals(200, http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+    } finally {
+      worker.close();
+      pg.close();
+    }
+  }
+
+  /** Every line is a comment or {@code name{labels} value}. */
+  static void assertPrometheusText(String body) {
+    Pattern sample = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"[^\"]*\"(,[a-zA-Z_][a-zA-Z0-9_]*=\"[^\"]*\")*\\})? -?[0-9.eE+-]+");
+    for (String line : body.split("\n")) {
+      assertTrue("not Prometheus text: " + line,
+          line.startsWith("# HELP ") || line.startsWith("# TYPE ") || sample.matcher(line).matches());
+    }
+  }
+}
