@@ -5,7 +5,10 @@ import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
 
-/** {@code run}: one incremental embedding run; exit code 0 complete, 3 partial (timeout), 1 failed. */
+/**
+ * {@code run}: one incremental embedding run (or, with --continuous, one that keeps polling); exit code 0 complete or
+ * stopped, 3 partial (timeout), 1 failed.
+ */
 public final class RunCommand {
   private RunCommand() {}
 
@@ -15,7 +18,7 @@ public final class RunCommand {
 
   public static int exitCode(RunReport report) {
     return switch (report.status()) {
-      case "complete" -> Main.EXIT_OK;
+      case "complete", "stopped" -> Main.EXIT_OK;
       case "partial" -> Main.EXIT_PARTIAL;
       default -> Main.EXIT_FAILED;
     };

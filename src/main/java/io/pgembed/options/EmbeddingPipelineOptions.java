@@ -127,6 +127,18 @@ public interface EmbeddingPipelineOptions extends ModelOptions {
 
   void setProfile(String value);
 
+  @Description("Keep running: poll for new and changed rows every --pollInterval and embed them as they appear.")
+  @Default.Boolean(false)
+  Boolean getContinuous();
+
+  void setContinuous(Boolean value);
+
+  @Description("With --continuous, how often pending rows are read: 500ms, 5s, 2m.")
+  @Default.String("5s")
+  String getPollInterval();
+
+  void setPollInterval(String value);
+
   @Description(
       "Fault injection for testing recovery: a regular expression; a batch containing a matching text throws, as a"
           + " model failure would. Leave unset in production.")

@@ -14,6 +14,7 @@ import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.read.Artifact;
 import io.pgembed.read.ArtifactSource;
+import io.pgembed.read.ContinuousSource;
 import io.pgembed.write.VectorWriter;
 import java.io.IOException;
 import java.sql.Connection;
@@ -138,9 +139,17 @@ public final class EmbeddingPipeline {
     int workers = o.getWorkers();
     int partitions = o.getReadPartitions() > 0 ? o.getReadPartitions() : 2 * workers;
     Duration buffering = Duration.millis(o.getMaxBufferingMs());
-    // 1. Read the pending rows.
-    PCollection<Artifact> pending =
-        pipeline.apply("Read pending rows", new ArtifactSource(plan, partitions, prepared.minId(), prepared.maxId()));
+    // 1. Read the pending rows: once, or (--continuous) every --pollInterval.
+    PCollection<Artifact> pending;
+    if (o.getContinuous()) {
+      Duration poll = parseDuration(o.getPollInterval(), "--pollInterval");
+      Duration inFlight = poll.multipliedBy(20).isLongerThan(Duration.standardMinutes(5))
+          ? poll.multipliedBy(20) : Duration.standardMinutes(5);
+      pending = pipeline.apply("Poll pending rows", new ContinuousSource(plan, poll, inFlight));
+    } else {
+      pending =
+          pipeline.apply("Read pending rows", new ArtifactSource(plan, partitions, prepared.minId(), prepared.maxId()));
+    }
     // 2. Batch them.
     PCollection<KV<Integer, Iterable<Artifact>>> batches =
         pending.apply(
@@ -157,7 +166,7 @@ public final class EmbeddingPipeline {
             ParDo.of(
                     new EmbedBatchFn(
                         plan.loader(), o.getBatchSize(), o.getMaxBatchTokens(), o.getFailOnTextMatching(),
-                        o.getTimeout() > 0 ? System.currentTimeMillis() + o.getTimeout() : 0))
+                        o.getTimeout() > 0 && !o.getContinuous() ? System.currentTimeMillis() + o.getTimeout() : 0))
                 .withOutputTags(EmbedBatchFn.EMBEDDED, TupleTagList.of(EmbedBatchFn.FAILED)));
     // 4. Upsert the vectors.
     embedded
@@ -193,6 +202,16 @@ public final class EmbeddingPipeline {
     pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
     long start = System.nanoTime();
     PipelineResult result = pipeline.run();
+    if (o.getContinuous()) {
+      // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          result.cancel();
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("Could not cancel the continuous run: {}", e.toString());
+        }
+      }));
+    }
     ScheduledExecutorService progress = null;
     if (o.getVerbose()) {
       progress = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -205,14 +224,18 @@ public final class EmbeddingPipeline {
     String status;
     String error = null;
     try {
+      long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
       PipelineResult.State state =
-          o.getTimeout() > 0
-              ? result.waitUntilFinish(Duration.millis(o.getTimeout() + CANCEL_GRACE_MS))
-              : result.waitUntilFinish();
+          o.getTimeout() > 0 ? result.waitUntilFinish(Duration.millis(wait)) : result.waitUntilFinish();
       if (state == null || !state.isTerminal()) {
-        LOG.warn("--timeout={} ms: the run did not drain in time, cancelling; written rows stay", o.getTimeout());
         result.cancel();
-        status = "partial";
+        if (o.getContinuous()) {
+          LOG.info("--timeout={} ms: stopping the continuous run; written rows stay", o.getTimeout());
+          status = "stopped";
+        } else {
+          LOG.warn("--timeout={} ms: the run did not drain in time, cancelled; written rows stay", o.getTimeout());
+          status = "partial";
+        }
       } else if (state != PipelineResult.State.DONE) {
         status = "failed";
       } else {
@@ -261,6 +284,27 @@ public final class EmbeddingPipeline {
     } catch (RuntimeException e) {
       LOG.debug("no progress metrics yet: {}", e.toString());
     }
+  }
+
+  /** {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}. */
+  public static Duration parseDuration(String value, String option) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(value == null ? "" : value.trim());
+    if (!m.matches()) {
+      throw new IllegalArgumentException(option + " must look like 500ms, 5s, 2m or 1h, but was '" + value + "'");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> Duration.millis(n);
+      case "s" -> Duration.standardSeconds(n);
+      case "m" -> Duration.standardMinutes(n);
+      default -> Duration.standardHours(n);
+    };
+  }
+
+  /** Starts a built pipeline without waiting for it (for --continuous): stop it with {@code cancel()}. */
+  public static PipelineResult start(Pipeline pipeline) {
+    pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+    return pipeline.run();
   }
 
   private static String rootMessage(Throwable e) {

@@ -62,7 +62,7 @@ public record RunReport(
   }
 
   /** Counters of the "pgembed" namespace, attempted values (what every runner reports). */
-  static Map<String, Long> counters(PipelineResult result) {
+  public static Map<String, Long> counters(PipelineResult result) {
     MetricQueryResults q =
         result.metrics().queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.inNamespace("pgembed")).build());
     Map<String, Long> out = new LinkedHashMap<>();

@@ -84,7 +84,7 @@ public final class ArtifactSource extends PTransform<PBegin, PCollection<Artifac
   }
 
   /** Maps (id, text, sha) columns; a named class, since JdbcIO's display data cannot describe a lambda. */
-  static final class ArtifactRowMapper implements JdbcIO.RowMapper<Artifact> {
+  public static final class ArtifactRowMapper implements JdbcIO.RowMapper<Artifact> {
     @Override
     public Artifact mapRow(ResultSet rs) throws SQLException {
       return new Artifact(rs.getString("id"), rs.getString("text"), rs.getBytes("sha"));
@@ -105,7 +105,7 @@ public final class ArtifactSource extends PTransform<PBegin, PCollection<Artifac
     }
   }
 
-  static final class CountFn extends DoFn<Artifact, Artifact> {
+  public static final class CountFn extends DoFn<Artifact, Artifact> {
     private static final Counter ROWS_READ = Metrics.counter(NAMESPACE, "rows_read");
 
     @ProcessElement

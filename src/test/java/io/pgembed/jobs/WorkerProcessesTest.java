@@ -36,7 +36,10 @@ public class WorkerProcessesTest {
         "-cp", System.getProperty("java.class.path"), "io.pgembed.Main", "worker", "--jdbcUrl=" + db,
         "--queue=" + queue, "--device=cpu", "--port=0", "--pollMs=200", "--retryDelayMs=200"));
     cmd.addAll(List.of(extra));
-    File log = tmp.getRoot().toPath().resolve(name + ".log").toFile();
+    // Kept under target/ so that a failure can be read afterwards.
+    Path logs = Path.of("target", "worker-logs");
+    java.nio.file.Files.createDirectories(logs);
+    File log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log").toFile();
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
   }
 

@@ -1,0 +1,94 @@
+package io.pgembed.pipeline;
+
+import static io.pgembed.pipeline.PipelineTestSupport.count;
+import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static io.pgembed.pipeline.PipelineTestSupport.insert;
+import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.Assert.assertEquals;
+
+import io.pgembed.db.TestDatabase;
+import io.pgembed.model.TestModels;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.junit.Rule;
+import org.junit.Test;
+
+/** --continuous: rows inserted and edited while it runs are embedded within 3 poll intervals, each content once. */
+public class ContinuousModeTest {
+  @Rule public final transient TestPipeline pipeline = TestPipeline.create();
+
+  private static final long POLL_MS = 2000;
+
+  @Test
+  public void insertsAndEditsAreEmbeddedWithinThreePollsAndOnlyOnce() throws Exception {
+    String db = TestDatabase.newDatabase("continuous");
+    execute(db, "CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
+    Map<Long, String> rows = new LinkedHashMap<>();
+    for (int i = 0; i < 20; i++) {
+      rows.put((long) i, TestModels.parityCorpus().get(i).text());
+    }
+    insert(db, "artifacts", rows);
+    EmbeddingPipelineOptions o =
+        options(db, "--sourceTable=artifacts", "--continuous", "--pollInterval=" + POLL_MS + "ms", "--batchSize=8",
+            "--maxBufferingMs=200");
+    EmbeddingPipeline.Prepared prepared = EmbeddingPipeline.prepare(o);
+    EmbeddingPipeline.build(pipeline, prepared, o);
+    PipelineResult result = EmbeddingPipeline.start(pipeline);
+    try {
+      String embeddedNow =
+          "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
+              + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))";
+      await(120_000, () -> count(db, embeddedNow), 20);
+
+      // Changes while it runs: 5 inserts and 3 edits.
+      long changedAt = System.nanoTime();
+      Map<Long, String> added = new LinkedHashMap<>();
+      for (int i = 0; i < 5; i++) {
+        added.put(100L + i, "Inserted while the pipeline runs: row " + i + " about vector search in PostgreSQL");
+      }
+      insert(db, "artifacts", added);
+      execute(db, "UPDATE artifacts SET content = content || ' (edited while running)' WHERE id IN (3, 7, 11)");
+      await(60_000, () -> count(db, embeddedNow), 25);
+      long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
+      System.out.println("changes embedded after " + elapsedMs + " ms");
+      assertThat("embedded within 3 poll intervals", elapsedMs, lessThanOrEqualTo(3 * POLL_MS));
+
+      // Let two more polls happen, then check that nothing was embedded twice: 20 + 5 + 3 contents, once each.
+      long polls = counter(result, "polls");
+      await(60_000, () -> counter(result, "polls"), polls + 2);
+      await(60_000, () -> counter(result, "rows_embedded"), 28);
+      assertEquals(28, counter(result, "rows_embedded"));
+      assertEquals(25, count(db, "SELECT count(*) FROM artifacts_embeddings"));
+    } finally {
+      result.cancel();
+      prepared.close();
+    }
+    assertEquals(PipelineResult.State.CANCELLED, result.getState());
+  }
+
+  private static long counter(PipelineResult result, String name) {
+    return RunReport.counters(result).getOrDefault(name, 0L);
+  }
+
+  /** Waits until {@code value} reaches {@code target}, checking every 50 ms, for at most {@code boundMs}. */
+  private static void await(long boundMs, ThrowingLongSupplier value, long target) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(boundMs);
+    long v;
+    while ((v = value.get()) < target) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + boundMs + " ms: " + v + " of " + target);
+      }
+      TimeUnit.MILLISECONDS.sleep(50); // the interval between checks of the condition
+    }
+  }
+
+  interface ThrowingLongSupplier {
+    long get() throws Exception;
+  }
+}
