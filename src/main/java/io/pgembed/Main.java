@@ -1,5 +1,6 @@
 package io.pgembed;
 
+import io.pgembed.commands.CanaryCommands;
 import io.pgembed.commands.DemoCommand;
 import io.pgembed.commands.EmbedCommand;
 import io.pgembed.commands.QueueCommands;
@@ -48,7 +49,20 @@ public final class Main {
     try {
       switch (command) {
         case "run" -> {
-          return RunCommand.run(OptionSources.parse(rest, System.getenv(), EmbeddingPipelineOptions.class));
+          EmbeddingPipelineOptions o = OptionSources.parse(rest, System.getenv(), EmbeddingPipelineOptions.class);
+          int code = RunCommand.run(o);
+          if (code == EXIT_OK && o.getCanaryModel() != null) {
+            code = RunCommand.exitCode(CanaryCommands.runCanary(rest, o, System.getenv()));
+          }
+          return code;
+        }
+        case "canary-report" -> {
+          CanaryCommands.report(OptionSources.parse(rest, System.getenv(), SearchOptions.class));
+          return EXIT_OK;
+        }
+        case "promote" -> {
+          CanaryCommands.promote(rest, OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          return EXIT_OK;
         }
         case "demo" -> {
           return DemoCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class), Path.of(""));
@@ -107,6 +121,9 @@ public final class Main {
         "  status  --jdbcUrl=...: recent jobs and the queue depth",
         "  cancel  --jdbcUrl=... --job=ID",
         "  worker  --jdbcUrl=... [--queue=embeddings] [--concurrency=1] [--retries=3] [--port=8080]: run jobs",
+        "  run --canaryModel=M --canaryPercent=P: also embed P% of rows with candidate M into <target>_canary",
+        "  canary-report --canaryModel=M [run options]: top-10 overlap and self-similarity of the two models",
+        "  promote --canaryModel=M [run options] [--queue=...]: copy the canary vectors, enqueue the rest",
         "  help    this text; 'COMMAND --help' lists a command's options",
         "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout)");
   }

@@ -127,6 +127,25 @@ public interface EmbeddingPipelineOptions extends ModelOptions {
 
   void setProfile(String value);
 
+  @Description(
+      "Embed only a deterministic hash-chosen share of rows, in percent (1-100): those whose id's md5 mod 100 is"
+          + " below it. 100: every row.")
+  @Default.Integer(100)
+  Integer getSamplePercent();
+
+  void setSamplePercent(Integer value);
+
+  @Description("Canary rollout: a candidate model that also embeds --canaryPercent of the rows into <target>_canary.")
+  String getCanaryModel();
+
+  void setCanaryModel(String value);
+
+  @Description("Share of rows the candidate embeds, in percent. Env: EMBEDDING_TRAINING_CANARY_PERCENT.")
+  @Default.Integer(10)
+  Integer getCanaryPercent();
+
+  void setCanaryPercent(Integer value);
+
   @Description("Keep running: poll for new and changed rows every --pollInterval and embed them as they appear.")
   @Default.Boolean(false)
   Boolean getContinuous();

@@ -31,6 +31,7 @@ public final class OptionSources {
     ENVIRONMENT.put("PGFLOW_CONCURRENCY", "concurrency");
     ENVIRONMENT.put("PGFLOW_RETRIES", "retries");
     ENVIRONMENT.put("PGFLOW_TIMEOUT_MS", "timeout");
+    ENVIRONMENT.put("EMBEDDING_TRAINING_CANARY_PERCENT", "canaryPercent");
     ENVIRONMENT.put("EMBEDDING_DEVICE", "device");
     ENVIRONMENT.put("EMBEDDING_WORKERS", "workers");
     ENVIRONMENT.put("EMBEDDING_BATCH_SIZE", "batchSize");

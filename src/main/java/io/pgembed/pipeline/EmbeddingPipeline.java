@@ -74,6 +74,9 @@ public final class EmbeddingPipeline {
     requirePositive(o.getWriteBatchSize(), "--writeBatchSize");
     requirePositive(o.getMaxAttempts(), "--maxAttempts");
     requirePositive(o.getBatchSize(), "--batchSize");
+    if (o.getSamplePercent() < 1 || o.getSamplePercent() > 100) {
+      throw new IllegalArgumentException("--samplePercent must be 1 to 100, but was " + o.getSamplePercent());
+    }
     if (o.getTimeout() < 0) {
       throw new IllegalArgumentException("--timeout must be >= 0 ms (0: none), but was " + o.getTimeout());
     }
@@ -101,7 +104,7 @@ public final class EmbeddingPipeline {
       EmbeddingPlan plan =
           new EmbeddingPlan(
               database, source, idColumn, textColumn, o.getSourceQuery(), target, embeddingColumn, failures, layout,
-              loader, model.fingerprint().toString(), o.getMaxAttempts());
+              loader, model.fingerprint().toString(), o.getMaxAttempts(), o.getSamplePercent());
       long pending;
       Long min = null;
       Long max = null;

@@ -23,8 +23,17 @@ public record EmbeddingPlan(
     EmbeddingSchema.Layout layout,
     ModelLoader loader,
     String fingerprint,
-    int maxAttempts)
+    int maxAttempts,
+    int samplePercent)
     implements Serializable {
+
+  /**
+   * The deterministic canary choice: a row is in the sample when the first 8 hex digits of md5(id as text), as a
+   * number, mod 100 is below the percentage.
+   */
+  public static String sampleCondition(String idExpression, int percent) {
+    return "mod(('x' || substr(md5(" + idExpression + "::text), 1, 8))::bit(32)::bigint, 100) < " + percent;
+  }
 
   /** The source rows as (id, text): the table, or the user's query. */
   public String sourceRelation() {
@@ -46,7 +55,8 @@ public record EmbeddingPlan(
         + " WHERE (e.artifact_id IS NULL OR e.model IS DISTINCT FROM " + fp
         + " OR e.content_sha256 IS DISTINCT FROM " + sha + ")"
         + " AND (f.artifact_id IS NULL OR f.attempts < " + maxAttempts
-        + " OR f.content_sha256 IS DISTINCT FROM " + sha + ")";
+        + " OR f.content_sha256 IS DISTINCT FROM " + sha + ")"
+        + (samplePercent < 100 ? " AND " + sampleCondition("s." + idColumn.quoted(), samplePercent) : "");
   }
 
   public String countPendingQuery() {

@@ -45,6 +45,32 @@ public final class TestModels {
     return out;
   }
 
+  /**
+   * Writes a sentence-transformers directory from the bundled weights with CLS pooling: a real, different model
+   * (same weights, another pooling), e.g. as a canary candidate.
+   */
+  public static java.nio.file.Path writeClsModel(java.nio.file.Path dir) throws IOException {
+    ModelWeights weights;
+    try (InputStream in = ModelLoader.resource(ModelLoader.BUNDLED_ONNX)) {
+      weights = OnnxWeights.read(in, "bundled");
+    }
+    ObjectMapper json = new ObjectMapper();
+    json.writeValue(dir.resolve("config.json").toFile(), BertConfig.MINILM_L6.toJson(json));
+    SafetensorsWeights.write(weights, dir.resolve("model.safetensors"));
+    try (InputStream in = ModelLoader.resource(ModelLoader.BUNDLED_TOKENIZER)) {
+      java.nio.file.Files.copy(in, dir.resolve("tokenizer.json"));
+    }
+    java.nio.file.Files.writeString(dir.resolve("modules.json"),
+        "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
+            + "{\"idx\":1,\"name\":\"1\",\"path\":\"1_Pooling\",\"type\":\"sentence_transformers.models.Pooling\"},"
+            + "{\"idx\":2,\"name\":\"2\",\"path\":\"2_Normalize\",\"type\":\"sentence_transformers.models.Normalize\"}]");
+    java.nio.file.Files.createDirectories(dir.resolve("1_Pooling"));
+    java.nio.file.Files.writeString(dir.resolve("1_Pooling/config.json"),
+        "{\"word_embedding_dimension\":384,\"pooling_mode_cls_token\":true,\"pooling_mode_mean_tokens\":false}");
+    java.nio.file.Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\":256}");
+    return dir;
+  }
+
   public static double cosine(float[] a, float[] b) {
     if (a.length != b.length) {
       throw new IllegalArgumentException("dimensions differ: " + a.length + " vs " + b.length);
