@@ -160,7 +160,7 @@ public final class JobQueue {
     }
   }
 
-  /** Cancels a queued or running job; a running one keeps running to its end but its result is not recorded. */
+  /** Cancels a queued or running job; a running one is stopped by its worker at the next lease renewal. */
   public boolean cancel(long id) throws SQLException {
     return update(
         "UPDATE " + TABLE + " SET status = 'cancelled', finished_at = now(), lease_until = NULL"

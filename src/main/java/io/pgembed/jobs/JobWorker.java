@@ -52,6 +52,7 @@ public final class JobWorker implements AutoCloseable {
   private final ExecutorService jobs;
   private final ScheduledExecutorService heartbeats;
   private final Set<Long> running = ConcurrentHashMap.newKeySet();
+  private final Set<Long> lost = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean stopped = new AtomicBoolean();
   final WorkerStats stats = new WorkerStats();
 
@@ -59,6 +60,7 @@ public final class JobWorker implements AutoCloseable {
   static final class WorkerStats {
     final AtomicLong jobsSucceeded = new AtomicLong();
     final AtomicLong jobsFailed = new AtomicLong();
+    final AtomicLong jobsStopped = new AtomicLong();
     final AtomicLong rowsEmbedded = new AtomicLong();
     final AtomicLong rowsFailed = new AtomicLong();
     volatile double lastJobSeconds;
@@ -146,6 +148,7 @@ public final class JobWorker implements AutoCloseable {
           execute(claimed);
         } finally {
           running.remove(claimed.id());
+          lost.remove(claimed.id());
           slots.release();
         }
       });
@@ -175,7 +178,12 @@ public final class JobWorker implements AutoCloseable {
       }
       EmbeddingPipelineOptions o =
           OptionSources.parse(args.toArray(new String[0]), env, EmbeddingPipelineOptions.class);
-      RunReport report = EmbeddingPipeline.run(o);
+      RunReport report = EmbeddingPipeline.run(o, () -> lost.contains(job.id()));
+      if (report.status().equals("cancelled")) {
+        stats.jobsStopped.incrementAndGet();
+        LOG.warn("Job {} was cancelled (or reclaimed) while running: stopped its pipeline", job.id());
+        return;
+      }
       stats.rowsEmbedded.addAndGet(report.embedded());
       stats.rowsFailed.addAndGet(report.failed());
       stats.lastJobSeconds = report.wallSeconds();
@@ -229,7 +237,8 @@ public final class JobWorker implements AutoCloseable {
     for (Long id : running) {
       try {
         if (!queue.heartbeat(id, name, Duration.ofMillis(options.getLeaseMs()))) {
-          LOG.warn("Job {} is no longer ours (cancelled or reclaimed)", id);
+          LOG.warn("Job {} is no longer ours (cancelled or reclaimed): stopping it", id);
+          lost.add(id);
         }
       } catch (java.sql.SQLException e) {
         LOG.warn("Could not renew the lease of job {}: {}", id, e.getMessage());

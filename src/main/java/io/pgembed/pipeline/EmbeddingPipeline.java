@@ -185,10 +185,16 @@ public final class EmbeddingPipeline {
 
   /** Prepares, builds and runs on the runner the options name, and returns the report. */
   public static RunReport run(EmbeddingPipelineOptions o) throws SQLException, IOException {
+    return run(o, () -> false);
+  }
+
+  /** As above, cancelled when {@code stopRequested} turns true (a job cancelled in the queue). */
+  public static RunReport run(EmbeddingPipelineOptions o, java.util.function.BooleanSupplier stopRequested)
+      throws SQLException, IOException {
     try (Prepared prepared = prepare(o)) {
       Pipeline pipeline = Pipeline.create(o);
       build(pipeline, prepared, o);
-      return execute(pipeline, prepared, o);
+      return execute(pipeline, prepared, o, stopRequested);
     }
   }
 
@@ -202,6 +208,13 @@ public final class EmbeddingPipeline {
    * says partial, written rows stay, and the rest stays pending for the next run.
    */
   public static RunReport execute(Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o) throws IOException {
+    return execute(pipeline, prepared, o, () -> false);
+  }
+
+  /** As above; when {@code stopRequested} turns true the run is cancelled and reported as {@code cancelled}. */
+  public static RunReport execute(
+      Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o, java.util.function.BooleanSupplier stopRequested)
+      throws IOException {
     pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
     long start = System.nanoTime();
     PipelineResult result = pipeline.run();
@@ -228,9 +241,21 @@ public final class EmbeddingPipeline {
     String error = null;
     try {
       long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
-      PipelineResult.State state =
-          o.getTimeout() > 0 ? result.waitUntilFinish(Duration.millis(wait)) : result.waitUntilFinish();
-      if (state == null || !state.isTerminal()) {
+      long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + wait : Long.MAX_VALUE;
+      PipelineResult.State state = null;
+      boolean stop = false;
+      // Wait in steps of a second, so that a stop request (a cancelled job) is noticed.
+      for (long left; (left = deadline - System.currentTimeMillis()) > 0; ) {
+        state = result.waitUntilFinish(Duration.millis(Math.min(1000, left)));
+        if ((state != null && state.isTerminal()) || (stop = stopRequested.getAsBoolean())) {
+          break;
+        }
+      }
+      if (stop && (state == null || !state.isTerminal())) {
+        LOG.warn("Stop requested: cancelling the run; written rows stay, the rest stays pending");
+        result.cancel();
+        status = "cancelled";
+      } else if (state == null || !state.isTerminal()) {
         result.cancel();
         if (o.getContinuous()) {
           LOG.info("--timeout={} ms: stopping the continuous run; written rows stay", o.getTimeout());

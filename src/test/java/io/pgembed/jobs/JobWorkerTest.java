@@ -134,6 +134,42 @@ public class JobWorkerTest {
   }
 
   @Test
+  public void cancellingARunningJobStopsItsPipeline() throws Exception {
+    String db = TestDatabase.newDatabase("cancelrun");
+    sql(db, "CREATE TABLE big (id bigint PRIMARY KEY, content text)");
+    sql(db, "INSERT INTO big SELECT g, 'row number ' || g || ' of a table that takes a while to embed'"
+        + " FROM generate_series(1, 3000) g");
+    JobWorker worker = new JobWorker(workerOptions(db, "--leaseMs=1500"), Map.of());
+    Thread loop = new Thread(() -> {
+      try {
+        worker.run();
+      } catch (InterruptedException ignored) {
+        // stopping
+      }
+    });
+    try {
+      JobQueue q = worker.queue();
+      long id = q.enqueue("q", List.of("--sourceTable=big", "--batchSize=8", "--writeBatchSize=8"), 1);
+      loop.start();
+      await("the job to run", 120, status(q, id, "running", 1));
+      assertTrue(q.cancel(id));
+      await("the worker to stop the job's pipeline", 60, () -> worker.stats.jobsStopped.get() == 1);
+      JobQueue.Job j = job(q, id);
+      assertEquals("cancelled", j.status());
+      assertEquals(null, j.metrics());
+      try (Connection c = DriverManager.getConnection(db);
+          ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM big_embeddings")) {
+        rs.next();
+        assertTrue("stopped before the end: " + rs.getLong(1), rs.getLong(1) < 3000);
+      }
+    } finally {
+      worker.stop();
+      loop.join(TimeUnit.SECONDS.toMillis(60));
+      worker.close();
+    }
+  }
+
+  @Test
   public void healthGoesNotReadyWhileTheDatabaseIsDownAndReadyWhenItIsBack() throws Exception {
     Path data = tmp.newFolder("pgdata").toPath();
     EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false).start();
