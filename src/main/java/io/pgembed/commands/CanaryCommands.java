@@ -47,23 +47,12 @@ public final class CanaryCommands {
 
   /** The candidate's run: the same job with the candidate model, the shadow table and the canary sample. */
   public static RunReport runCanary(String[] args, EmbeddingPipelineOptions o, Map<String, String> env) throws Exception {
-    List<String> a = new ArrayList<>(withoutCanaryOptions(args));
+    List<String> a = new ArrayList<>(OptionSources.without(args, CANARY_ONLY));
     a.add("--model=" + o.getCanaryModel());
     a.add("--targetTable=" + shadowTable(o));
     a.add("--samplePercent=" + o.getCanaryPercent());
     System.out.printf("Canary: %s embeds %d%% of the rows into %s%n", o.getCanaryModel(), o.getCanaryPercent(), shadowTable(o));
     return EmbeddingPipeline.run(OptionSources.parse(a.toArray(new String[0]), env, EmbeddingPipelineOptions.class));
-  }
-
-  static List<String> withoutCanaryOptions(String[] args) {
-    List<String> out = new ArrayList<>();
-    for (String arg : args) {
-      String key = arg.startsWith("--") ? arg.substring(2).split("=", 2)[0] : arg;
-      if (!CANARY_ONLY.contains(key)) {
-        out.add(arg);
-      }
-    }
-    return out;
   }
 
   /**
@@ -179,7 +168,7 @@ public final class CanaryCommands {
               + ", model = EXCLUDED.model, content_sha256 = EXCLUDED.content_sha256, embedded_at = EXCLUDED.embedded_at");
     }
     List<String> job = new ArrayList<>();
-    for (String arg : withoutCanaryOptions(args)) {
+    for (String arg : OptionSources.without(args, CANARY_ONLY)) {
       if (!arg.startsWith("--model=") && !arg.startsWith("--jdbcUrl=")) {
         job.add(arg);
       }

@@ -5,8 +5,8 @@ import io.pgembed.db.Database;
 import io.pgembed.jobs.JobQueue;
 import io.pgembed.jobs.JobWorker;
 import io.pgembed.jobs.WorkerServer;
+import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,13 +21,7 @@ public final class QueueCommands {
 
   /** Records a job: its parameters are the given pipeline options, without the queue's own. */
   public static long enqueue(String[] args, WorkerOptions o) throws Exception {
-    List<String> params = new ArrayList<>();
-    for (String a : args) {
-      String key = a.startsWith("--") ? a.substring(2).split("=", 2)[0] : a;
-      if (!QUEUE_ONLY.contains(key)) {
-        params.add(a);
-      }
-    }
+    List<String> params = OptionSources.without(args, QUEUE_ONLY);
     if (params.stream().noneMatch(a -> a.startsWith("--sourceTable="))) {
       throw new BadInputException("enqueue needs the job's --sourceTable (and any other pipeline options)");
     }

@@ -26,8 +26,12 @@ public final class EmbeddingSchema {
       return NUMERIC_IDS.contains(idType);
     }
 
-    /** The SQL type name for casts: character varying is cast as text. */
+    /** The SQL type name for casts and the target's key: character varying becomes text. */
     public String idCastType() {
+      return idCastType(idType);
+    }
+
+    static String idCastType(String idType) {
       return idType.equals("character varying") ? "text" : idType;
     }
   }
@@ -70,7 +74,7 @@ public final class EmbeddingSchema {
       if (!exists(c, target)) {
         s.execute(
             "CREATE TABLE IF NOT EXISTS " + target.quoted() + " ("
-                + "artifact_id " + (idType.equals("character varying") ? "text" : idType) + " PRIMARY KEY, "
+                + "artifact_id " + Layout.idCastType(idType) + " PRIMARY KEY, "
                 + embeddingColumn.quoted() + " real[] NOT NULL, "
                 + "model text NOT NULL, "
                 + "content_sha256 bytea, "

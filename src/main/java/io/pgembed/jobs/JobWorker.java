@@ -13,7 +13,6 @@ import io.pgembed.pipeline.RunReport;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -188,7 +187,7 @@ public final class JobWorker implements AutoCloseable {
       stats.rowsFailed.addAndGet(report.failed());
       stats.lastJobSeconds = report.wallSeconds();
       stats.lastJobRowsPerSecond = report.embeddingsPerSecond();
-      String metrics = JSON.writeValueAsString(metricsOf(report));
+      String metrics = JSON.writeValueAsString(report.toMap());
       if (report.status().equals("complete")) {
         if (queue.succeed(job.id(), name, metrics)) {
           stats.jobsSucceeded.incrementAndGet();
@@ -217,20 +216,6 @@ public final class JobWorker implements AutoCloseable {
       // The lease will expire and another worker will run the job again.
       LOG.error("Could not record the failure of job {}: {}", job.id(), e.getMessage());
     }
-  }
-
-  private static Map<String, Object> metricsOf(RunReport r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("status", r.status());
-    m.put("rows_read", r.read());
-    m.put("rows_embedded", r.embedded());
-    m.put("rows_skipped", r.skipped());
-    m.put("rows_failed", r.failed());
-    m.put("still_pending", r.stillPending());
-    m.put("wall_seconds", r.wallSeconds());
-    m.put("embeddings_per_second", r.embeddingsPerSecond());
-    m.put("model", r.model());
-    return m;
   }
 
   private void renewLeases() {

@@ -92,6 +92,18 @@ public final class OptionSources {
     }
   }
 
+  /** {@code args} without the {@code --name=value} (or {@code --name}) flags whose name is in {@code names}. */
+  public static List<String> without(String[] args, java.util.Collection<String> names) {
+    List<String> out = new ArrayList<>();
+    for (String a : args) {
+      String name = a.startsWith("--") ? a.substring(2).split("=", 2)[0] : a;
+      if (!names.contains(name)) {
+        out.add(a);
+      }
+    }
+    return out;
+  }
+
   private static boolean hasProperty(Class<?> type, String property) {
     String getter = "get" + Character.toUpperCase(property.charAt(0)) + property.substring(1);
     try {

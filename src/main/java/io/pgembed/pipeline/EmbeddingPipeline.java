@@ -215,9 +215,8 @@ public final class EmbeddingPipeline {
   public static RunReport execute(
       Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o, java.util.function.BooleanSupplier stopRequested)
       throws IOException {
-    pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
     long start = System.nanoTime();
-    PipelineResult result = pipeline.run();
+    PipelineResult result = start(pipeline);
     if (o.getContinuous()) {
       // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

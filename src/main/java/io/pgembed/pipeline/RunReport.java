@@ -149,7 +149,8 @@ public record RunReport(
     return sb.toString();
   }
 
-  public void writeJson(Path file) throws IOException {
+  /** The report as JSON fields, for --reportFile and a job's metrics. */
+  public Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("status", status);
     m.put("model", model);
@@ -174,10 +175,14 @@ public record RunReport(
     m.put("peak_heap_bytes", peakHeapBytes);
     m.put("peak_rss_bytes", peakRssBytes);
     m.put("error", error);
+    return m;
+  }
+
+  public void writeJson(Path file) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), m);
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), toMap());
   }
 }

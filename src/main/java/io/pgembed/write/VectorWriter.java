@@ -32,6 +32,14 @@ public final class VectorWriter {
         .withBatchSize(batchSize);
   }
 
+  static void setBytesOrNull(PreparedStatement ps, int index, byte[] value) throws SQLException {
+    if (value == null) {
+      ps.setNull(index, Types.BINARY);
+    } else {
+      ps.setBytes(index, value);
+    }
+  }
+
   static final class VectorSetter implements JdbcIO.PreparedStatementSetter<EmbeddedRow> {
     private final boolean pgvector;
     private final String fingerprint;
@@ -47,11 +55,7 @@ public final class VectorWriter {
       ps.setString(2, row.id());
       ps.setString(3, row.literal(pgvector));
       ps.setString(4, fingerprint);
-      if (row.contentSha256() == null) {
-        ps.setNull(5, Types.BINARY);
-      } else {
-        ps.setBytes(5, row.contentSha256());
-      }
+      setBytesOrNull(ps, 5, row.contentSha256());
     }
   }
 
@@ -72,11 +76,7 @@ public final class VectorWriter {
       // PostgreSQL text cannot hold NUL.
       ps.setString(4, row.message() == null ? null : row.message().replace('\0', ' '));
       ps.setInt(5, row.retryable() ? 1 : maxAttempts);
-      if (row.contentSha256() == null) {
-        ps.setNull(6, Types.BINARY);
-      } else {
-        ps.setBytes(6, row.contentSha256());
-      }
+      setBytesOrNull(ps, 6, row.contentSha256());
     }
   }
 
