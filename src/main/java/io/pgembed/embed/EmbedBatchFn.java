@@ -26,6 +26,8 @@ import org.apache.beam.sdk.values.TupleTag;
  */
 public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, EmbeddedRow> {
   public static final String NAMESPACE = "pgembed";
+  /** Per-JVM counters, {@code rows_embedded@pid@host} and {@code models_loaded@pid@host}: see {@link #jvmName()}. */
+  public static final String WORKERS_NAMESPACE = "pgembed.workers";
   public static final TupleTag<EmbeddedRow> EMBEDDED = new TupleTag<>() {};
   public static final TupleTag<FailedRow> FAILED = new TupleTag<>() {};
 
@@ -50,6 +52,8 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
   private transient EmbeddingPredictor predictor;
   private transient Semaphore forwardPasses;
   private transient Pattern failPattern;
+  private transient Counter jvmRows;
+  private transient Counter jvmModelLoads;
 
   /**
    * {@code deadlineMillis}: the epoch time of --timeout (0: none). Batches that arrive after it are not embedded and
@@ -71,10 +75,35 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
     predictor = model.newPredictor();
     forwardPasses = SharedModels.forwardPasses(loader);
     failPattern = failOnTextMatching == null ? null : Pattern.compile(failOnTextMatching);
+    jvmRows = Metrics.counter(WORKERS_NAMESPACE, "rows_embedded@" + jvmName());
+    jvmModelLoads = Metrics.counter(WORKERS_NAMESPACE, "models_loaded@" + jvmName());
+  }
+
+  /** This JVM as {@code pid@host}: the report names the processes that did the embedding. */
+  public static String jvmName() {
+    return JvmName.NAME;
+  }
+
+  private static final class JvmName {
+    static final String NAME = compute();
+
+    private static String compute() {
+      String host;
+      try {
+        host = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.io.IOException e) {
+        host = "unknown-host";
+      }
+      return ProcessHandle.current().pid() + "@" + host;
+    }
   }
 
   @ProcessElement
   public void process(@Element KV<Integer, Iterable<Artifact>> batch, MultiOutputReceiver out) {
+    long loads = SharedModels.takeUnreportedLoads();
+    if (loads > 0) {
+      jvmModelLoads.inc(loads);
+    }
     if (deadlineMillis > 0 && System.currentTimeMillis() > deadlineMillis) {
       long n = 0;
       for (Artifact ignored : batch.getValue()) {
@@ -150,6 +179,7 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
       out.get(EMBEDDED).output(new EmbeddedRow(a.id(), r.vectors()[i], a.contentSha256()));
     }
     EMBEDDED_ROWS.inc(rows.size());
+    jvmRows.inc(rows.size());
     BATCHES.inc(r.batches());
     TOKENS.inc(r.realTokens());
     PADDED_TOKENS.inc(r.paddedTokens());

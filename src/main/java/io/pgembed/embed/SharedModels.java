@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
 public final class SharedModels {
   private static final Logger LOG = LoggerFactory.getLogger(SharedModels.class);
   private static final Map<ModelLoader, Entry> MODELS = new HashMap<>();
+  private static long loads;
+  private static long loadsReported;
 
   private static final class Entry {
     final EmbeddingModel model;
@@ -34,6 +36,9 @@ public final class SharedModels {
     if (e == null) {
       e = new Entry(loader.load(), loader.workers());
       MODELS.put(loader, e);
+      loads++;
+      LOG.info("Loaded {} in JVM {} (classloader {})", e.model.fingerprint(), EmbedBatchFn.jvmName(),
+          SharedModels.class.getClassLoader());
     }
     e.users++;
     return e.model;
@@ -63,6 +68,13 @@ public final class SharedModels {
       }
       return e.forwardPasses;
     }
+  }
+
+  /** Models loaded in this JVM (this classloader) since the last call: each load is reported once, in a metric. */
+  static synchronized long takeUnreportedLoads() {
+    long n = loads - loadsReported;
+    loadsReported = loads;
+    return n;
   }
 
   /** Users of the model for {@code loader} in this JVM (0 when not loaded). */

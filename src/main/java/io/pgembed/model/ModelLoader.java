@@ -43,6 +43,11 @@ public record ModelLoader(
   static final String BUNDLED_TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
   static final int BUNDLED_MAX_LENGTH = 256;
 
+  /** The same model on the CPU (same fingerprint: the device is not part of it). */
+  public ModelLoader onCpu() {
+    return new ModelLoader(model, "cpu", pooling, normalize, maxLength, intraOpThreads, interOpThreads, workers);
+  }
+
   public ModelLoader {
     Objects.requireNonNull(model, "model");
     DeviceSpec.checkSyntax(device);

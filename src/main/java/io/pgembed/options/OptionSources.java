@@ -70,6 +70,8 @@ public final class OptionSources {
     if (options instanceof ModelOptions m) {
       directRunnerDefaults(m, merged.keySet());
     }
+    FlinkSettings.applyDefaults(
+        options, merged.keySet(), options instanceof EmbeddingPipelineOptions e && Boolean.TRUE.equals(e.getContinuous()));
     return options;
   }
 

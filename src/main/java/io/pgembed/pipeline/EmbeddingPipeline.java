@@ -11,6 +11,7 @@ import io.pgembed.embed.SharedModels;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.ModelLoader;
 import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.read.Artifact;
 import io.pgembed.read.ArtifactSource;
@@ -52,11 +53,13 @@ public final class EmbeddingPipeline {
   private EmbeddingPipeline() {}
 
   /** A checked plan, with the driver's reference to the shared model and what is pending. */
-  public record Prepared(EmbeddingPlan plan, EmbeddingModel model, long pending, Long minId, Long maxId)
+  /** {@code checkedWith}: the model this process holds for the checks (released by close()). */
+  public record Prepared(
+      EmbeddingPlan plan, EmbeddingModel model, long pending, Long minId, Long maxId, ModelLoader checkedWith)
       implements AutoCloseable {
     @Override
     public void close() {
-      SharedModels.release(plan.loader());
+      SharedModels.release(checkedWith);
     }
   }
 
@@ -96,7 +99,10 @@ public final class EmbeddingPipeline {
     Database database = new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile());
 
     ModelLoader loader = ModelOptions.loaderOf(o);
-    EmbeddingModel model = SharedModels.acquire(loader);
+    // The client needs the model's fingerprint and dimension. Where the workers are other processes (a Flink
+    // cluster), it loads the model on the CPU: the client (on Kubernetes, the JobManager) may have no GPU.
+    ModelLoader checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? loader.onCpu() : loader;
+    EmbeddingModel model = SharedModels.acquire(checkedWith);
     try (Connection c = database.connect()) {
       EmbeddingSchema.Layout layout =
           EmbeddingSchema.prepare(
@@ -122,9 +128,9 @@ public final class EmbeddingPipeline {
         }
       }
       LOG.info("{} rows of {} are pending for {}", pending, source, plan.fingerprint());
-      return new Prepared(plan, model, pending, min, max);
+      return new Prepared(plan, model, pending, min, max, checkedWith);
     } catch (SQLException | RuntimeException e) {
-      SharedModels.release(loader);
+      SharedModels.release(checkedWith);
       throw e;
     }
   }
@@ -216,7 +222,15 @@ public final class EmbeddingPipeline {
       Pipeline pipeline, Prepared prepared, EmbeddingPipelineOptions o, java.util.function.BooleanSupplier stopRequested)
       throws IOException {
     long start = System.nanoTime();
-    PipelineResult result = start(pipeline);
+    PipelineResult result;
+    try {
+      // On the DirectRunner this returns at once; Flink's batch runs return when the job has ended.
+      result = start(pipeline);
+    } catch (RuntimeException e) {
+      String error = rootMessage(e);
+      LOG.error("The pipeline failed: {}", error, e);
+      return report("failed", error, null, prepared, o, start);
+    }
     if (o.getContinuous()) {
       // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -277,10 +291,17 @@ public final class EmbeddingPipeline {
         progress.shutdownNow();
       }
     }
+    return report(status, error, result, prepared, o, start);
+  }
+
+  private static RunReport report(
+      String status, String error, PipelineResult result, Prepared prepared, EmbeddingPipelineOptions o, long start)
+      throws IOException {
     double wall = (System.nanoTime() - start) / 1e9;
-    Map<String, Long> counters = RunReport.counters(result);
+    Map<String, Long> counters = result == null ? Map.of() : RunReport.counters(result);
     RunReport report =
-        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(), counters, stillPending(prepared), error);
+        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(), counters, stillPending(prepared),
+            result == null ? Map.of() : RunReport.workers(result), error);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(java.nio.file.Path.of(o.getReportFile()));

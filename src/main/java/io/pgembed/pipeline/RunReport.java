@@ -43,7 +43,11 @@ public record RunReport(
     long peakHeapBytes,
     long peakRssBytes,
     long stillPending,
+    Map<String, WorkerJvm> workers,
     String error) {
+
+  /** What one worker JVM ({@code pid@host}) did: rows embedded, and models it loaded (1: shared across slots). */
+  public record WorkerJvm(long rowsEmbedded, long modelsLoaded) {}
 
   public double embeddingsPerSecond() {
     return wallSeconds > 0 ? embedded / wallSeconds : 0;
@@ -77,9 +81,32 @@ public record RunReport(
     return out;
   }
 
+  /**
+   * Per worker JVM, from the counters of {@link io.pgembed.embed.EmbedBatchFn#WORKERS_NAMESPACE}, named
+   * {@code rows_embedded@pid@host} and {@code models_loaded@pid@host}: which processes did the embedding (on Flink, the
+   * TaskManagers, not the client).
+   */
+  public static Map<String, WorkerJvm> workers(PipelineResult result) {
+    MetricQueryResults q = result.metrics().queryMetrics(MetricsFilter.builder()
+        .addNameFilter(MetricNameFilter.inNamespace(io.pgembed.embed.EmbedBatchFn.WORKERS_NAMESPACE)).build());
+    Map<String, long[]> sums = new java.util.TreeMap<>();
+    for (MetricResult<Long> c : q.getCounters()) {
+      String name = c.getName().getName();
+      int at = name.indexOf('@');
+      if (at < 0) {
+        continue;
+      }
+      long[] v = sums.computeIfAbsent(name.substring(at + 1), k -> new long[2]);
+      v[name.startsWith("models_loaded") ? 1 : 0] += c.getAttempted();
+    }
+    Map<String, WorkerJvm> out = new LinkedHashMap<>();
+    sums.forEach((jvm, v) -> out.put(jvm, new WorkerJvm(v[0], v[1])));
+    return out;
+  }
+
   static RunReport of(
       String status, String model, double wallSeconds, long pendingAtStart, Map<String, Long> c, long stillPending,
-      String error) {
+      Map<String, WorkerJvm> workers, String error) {
     long batchCount = c.getOrDefault("batch_size.count", 0L);
     return new RunReport(
         status,
@@ -101,6 +128,7 @@ public record RunReport(
         peakHeap(),
         peakRss(),
         stillPending,
+        Map.copyOf(workers),
         error);
   }
 
@@ -143,6 +171,8 @@ public record RunReport(
     sb.append(String.format("tokens           %d, padding efficiency %.3f, %d inputs truncated%n",
         tokens, paddingEfficiency(), truncated));
     sb.append(String.format("memory           peak heap %d MiB, peak RSS %d MiB%n", peakHeapBytes >> 20, peakRssBytes >> 20));
+    workers.forEach((jvm, w) -> sb.append(String.format("worker JVM       %s: %d embedded, %d model load%s%n",
+        jvm, w.rowsEmbedded(), w.modelsLoaded(), w.modelsLoaded() == 1 ? "" : "s")));
     if (error != null) {
       sb.append(String.format("error            %s%n", error));
     }
@@ -174,6 +204,9 @@ public record RunReport(
     m.put("truncated_inputs", truncated);
     m.put("peak_heap_bytes", peakHeapBytes);
     m.put("peak_rss_bytes", peakRssBytes);
+    Map<String, Object> jvms = new LinkedHashMap<>();
+    workers.forEach((jvm, w) -> jvms.put(jvm, Map.of("rows_embedded", w.rowsEmbedded(), "models_loaded", w.modelsLoaded())));
+    m.put("worker_jvms", jvms);
     m.put("error", error);
     return m;
   }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs a command of the bundled jar with its pipelines submitted to a Flink cluster (Beam's FlinkRunner).
+#
+#   runners/flink.sh [COMMAND] [--option=value ...]
+#   runners/flink.sh run --jdbcUrl=jdbc:postgresql://db:5432/app --sourceTable=artifacts --parallelism=4
+#   FLINK_MASTER=flink-jm:8081 runners/flink.sh run ...
+#   runners/flink.sh worker --queue=embeddings ...       (a queue worker whose jobs run on the cluster)
+#
+# The cluster: --flinkMaster=HOST:PORT (its REST port), else FLINK_MASTER, else localhost:8081 (what
+# runners/flink-cluster.sh start gives); --flinkMaster=[local] runs Flink embedded in this JVM instead.
+# The bundled jar is staged to the cluster (--filesToStage) unless the options name other files. The command waits
+# for the job and prints the same report as on the DirectRunner (--reportFile=F also writes it as JSON).
+# Restart strategy, parallelism and checkpointing: see "Flink" in README.md.
+# JAVA_OPTS overrides the client's heap (default -Xmx2g); the client loads the model once, to check the target.
+# JAVA_HOME picks the JVM; PGEMBED_JAR names a bundled jar to use as it is (no build check).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jar() { if [ -n "${PGEMBED_JAR:-}" ]; then echo "$PGEMBED_JAR"; else ls "$root"/target/pg-embeddings-*-bundled.jar 2>/dev/null | head -n 1; fi; }
+if [ -z "${PGEMBED_JAR:-}" ] && { [ -z "$(jar)" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$(jar)" -print -quit 2>/dev/null)" ]; }; then
+  echo "Building the bundled jar (mvn package, tests skipped) ..." >&2
+  (cd "$root" && mvn -q -B -ntp -DskipTests package)
+fi
+args=("$@")
+given() { local a; for a in "${args[@]}"; do case $a in "--$1="*) return 0 ;; esac; done; return 1; }
+given runner || args+=("--runner=FlinkRunner")
+given flinkMaster || args+=("--flinkMaster=${FLINK_MASTER:-localhost:8081}")
+given filesToStage || args+=("--filesToStage=$(jar)")
+
+# Java 17: Flink's client serializes the job with Kryo and its closure cleaner, which reach into these JDK packages.
+java17_opts=(
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+)
+# shellcheck disable=SC2086
+exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "${java17_opts[@]}" -Dai.djl.offline=true -jar "$(jar)" "${args[@]}"

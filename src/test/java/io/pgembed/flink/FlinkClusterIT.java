@@ -1,0 +1,222 @@
+package io.pgembed.flink;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.lessThan;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgembed.db.TestDatabase;
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.FixMethodOrder;
+import org.junit.Test;
+import org.junit.runners.MethodSorters;
+
+/**
+ * The job on a real Flink 1.19 session cluster: a JobManager and TaskManagers in their own JVMs, started by
+ * {@code runners/flink-cluster.sh}, and the bundled jar submitted by {@code runners/flink.sh}, as a user would.
+ * Runs after {@code package} (failsafe), since it submits the bundled jar.
+ */
+@FixMethodOrder(MethodSorters.NAME_ASCENDING)
+public class FlinkClusterIT {
+  private static final Path ROOT = Path.of("").toAbsolutePath();
+  private static final Path HOME = ROOT.resolve("target/flink-cluster-it");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Map<String, String> ENV = new HashMap<>();
+
+  @BeforeClass
+  public static void startCluster() throws Exception {
+    ENV.put("FLINK_CLUSTER_HOME", HOME.toString());
+    ENV.put("FLINK_REST_PORT", Integer.toString(freePort()));
+    ENV.put("FLINK_RPC_PORT", Integer.toString(freePort()));
+    ENV.put("FLINK_MASTER", "localhost:" + ENV.get("FLINK_REST_PORT"));
+    ENV.put("JAVA_HOME", System.getProperty("java.home"));
+    ENV.put("PGEMBED_JAR", bundledJar().toString());
+    long t0 = System.nanoTime();
+    Result r = script(240, "runners/flink-cluster.sh", "start", "--taskmanagers=1");
+    assertEquals(r.output, 0, r.exit);
+    System.out.printf("flink-cluster.sh start: %.1f s (JobManager + 1 TaskManager registered)%n", (System.nanoTime() - t0) / 1e9);
+  }
+
+  @AfterClass
+  public static void stopCluster() throws Exception {
+    List<Long> pids = new ArrayList<>();
+    for (File f : pidFiles()) {
+      pids.add(Long.parseLong(Files.readString(f.toPath()).trim()));
+    }
+    Result r = script(60, "runners/flink-cluster.sh", "stop");
+    assertEquals(r.output, 0, r.exit);
+    for (long pid : pids) {
+      assertFalse("pid " + pid + " still runs after stop", ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    }
+    assertEquals(3, script(30, "runners/flink-cluster.sh", "status").exit);
+  }
+
+  @Test
+  public void a_theTaskManagerJvmEmbedsWhatTheSubmittedJobReads() throws Exception {
+    String db = TestDatabase.newDatabase("flinkcluster");
+    Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 200);
+    Path report = HOME.resolve("report-a.json");
+    Result r = script(300, "runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=artifacts",
+        "--parallelism=2", "--reportFile=" + report);
+    assertEquals(r.output, 0, r.exit);
+    assertThat(r.output, containsString("=== embedding run: complete ==="));
+
+    JsonNode rep = JSON.readTree(report.toFile());
+    assertEquals("complete", rep.get("status").asText());
+    assertEquals(200, rep.get("rows_embedded").asLong());
+    assertEquals(0, rep.get("still_pending").asLong());
+    // The TaskManager's JVM embedded every row, with one model for its two slots; the client (flink.sh execs java,
+    // so its pid is the script's) embedded none.
+    long tm = pid("taskmanager-1");
+    JsonNode jvms = rep.get("worker_jvms");
+    assertEquals(jvms.toString(), 1, jvms.size());
+    String jvm = jvms.fieldNames().next();
+    assertTrue(jvm + " is not the TaskManager's pid " + tm, jvm.startsWith(tm + "@"));
+    assertFalse(jvm.startsWith(r.pid + "@"));
+    assertEquals(200, jvms.get(jvm).get("rows_embedded").asLong());
+    assertEquals(1, jvms.get(jvm).get("models_loaded").asLong());
+    FlinkTestRows.assertEveryRowEmbedded(rows, db);
+
+    // A second job on the same session cluster: a new job classloader, the same natives (loaded parent-first).
+    try (var c = java.sql.DriverManager.getConnection(db)) {
+      c.createStatement().execute("UPDATE artifacts SET content = content || ' (edited)' WHERE id < 20");
+    }
+    for (long id = 0; id < 20; id++) {
+      rows.put(id, rows.get(id) + " (edited)");
+    }
+    Result again = script(300, "runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=artifacts",
+        "--parallelism=2", "--reportFile=" + report);
+    assertEquals(again.output, 0, again.exit);
+    rep = JSON.readTree(report.toFile());
+    assertEquals("complete", rep.get("status").asText());
+    assertEquals(20, rep.get("rows_embedded").asLong());
+    assertTrue(rep.get("worker_jvms").toString(), rep.get("worker_jvms").fieldNames().next().startsWith(tm + "@"));
+    FlinkTestRows.assertEveryRowEmbedded(rows, db);
+  }
+
+  @Test
+  public void b_aTaskManagerKilledMidJobIsReplacedAndTheRestartStrategyFinishesTheJob() throws Exception {
+    long victim = pid("taskmanager-1");
+    String db = TestDatabase.newDatabase("flinkfailover");
+    Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 900);
+    Path report = HOME.resolve("report-b.json");
+    Path out = HOME.resolve("failover-client.log");
+    Process client = process(List.of("runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu",
+        "--sourceTable=artifacts", "--parallelism=2", "--executionRetryDelay=2000", "--reportFile=" + report), out);
+
+    // Kill the only TaskManager once the job has written some rows, but well before it is done; then start a
+    // replacement, as Kubernetes would restart the pod.
+    await("the first rows written", 240, () -> {
+      try {
+        return FlinkTestRows.count(db, "SELECT count(*) FROM artifacts_embeddings") > 0;
+      } catch (Exception e) {
+        return false; // the target table is created by the client before the job starts
+      }
+    });
+    long writtenBeforeKill = FlinkTestRows.count(db, "SELECT count(*) FROM artifacts_embeddings");
+    assertThat("the job finished before the TaskManager could be killed", writtenBeforeKill, lessThan(900L));
+    assertTrue(ProcessHandle.of(victim).orElseThrow().destroyForcibly());
+    System.out.printf("killed taskmanager-1 (pid %d) with %d of 900 rows written%n", victim, writtenBeforeKill);
+    Result added = script(240, "runners/flink-cluster.sh", "add-taskmanager");
+    assertEquals(added.output, 0, added.exit);
+    long replacement = pid("taskmanager-2");
+
+    assertTrue("the client did not finish in 300 s", client.waitFor(300, TimeUnit.SECONDS));
+    String output = Files.readString(out);
+    assertEquals(output, 0, client.exitValue());
+    JsonNode rep = JSON.readTree(report.toFile());
+    assertEquals("complete", rep.get("status").asText());
+    assertEquals(0, rep.get("still_pending").asLong());
+    // Every row exactly once (the target's key is the row id; the count checks that no row is missing).
+    FlinkTestRows.assertEveryRowEmbedded(rows, db);
+    // The job restarted under the strategy of --numberOfExecutionRetries, and the replacement embedded the rest.
+    String jobManagerLog = Files.readString(HOME.resolve("log/jobmanager.log"));
+    assertThat(jobManagerLog, containsString("FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=2000)"));
+    assertThat(jobManagerLog, containsString("taskmanager-1 is no longer reachable"));
+    JsonNode jvms = rep.get("worker_jvms");
+    String replacementJvm = null;
+    for (Iterator<String> it = jvms.fieldNames(); it.hasNext(); ) {
+      String jvm = it.next();
+      assertTrue(jvms.toString(), jvm.startsWith(victim + "@") || jvm.startsWith(replacement + "@"));
+      replacementJvm = jvm.startsWith(replacement + "@") ? jvm : replacementJvm;
+    }
+    assertTrue("the replacement TaskManager embedded nothing: " + jvms, replacementJvm != null);
+    assertThat(jvms.get(replacementJvm).get("rows_embedded").asLong(), greaterThan(0L));
+  }
+
+  private static long pid(String process) throws IOException {
+    return Long.parseLong(Files.readString(HOME.resolve("run/" + process + ".pid")).trim());
+  }
+
+  private static List<File> pidFiles() {
+    File[] files = HOME.resolve("run").toFile().listFiles((d, n) -> n.endsWith(".pid"));
+    return files == null ? List.of() : List.of(files);
+  }
+
+  private static Path bundledJar() throws IOException {
+    try (var s = Files.list(ROOT.resolve("target"))) {
+      return s.filter(p -> p.getFileName().toString().matches("pg-embeddings-.*-bundled\\.jar")).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no bundled jar in target/: run mvn package (verify does)"));
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private record Result(int exit, long pid, String output) {}
+
+  private static Process process(List<String> command, Path output) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true)
+        .redirectOutput(output.toFile());
+    pb.environment().putAll(ENV);
+    Files.createDirectories(output.getParent());
+    return pb.start();
+  }
+
+  private static Result script(int timeoutSeconds, String... command) throws Exception {
+    Path out = Files.createTempFile("flink-it", ".log");
+    Process p = process(List.of(command), out);
+    if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError(String.join(" ", command) + " did not end in " + timeoutSeconds + " s:\n" + Files.readString(out));
+    }
+    String output = Files.readString(out);
+    System.out.println("$ " + String.join(" ", command) + "\n" + tail(output));
+    return new Result(p.exitValue(), p.pid(), output);
+  }
+
+  private static String tail(String s) {
+    return s.length() > 4000 ? s.substring(s.length() - 4000) : s;
+  }
+
+  private static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
+      }
+      TimeUnit.MILLISECONDS.sleep(50); // the interval between checks of the condition
+    }
+  }
+}

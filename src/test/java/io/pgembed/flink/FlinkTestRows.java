@@ -1,0 +1,90 @@
+package io.pgembed.flink;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.junit.Assert.assertEquals;
+
+import io.pgembed.model.EmbeddingPredictor;
+import io.pgembed.model.TestModels;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** An artifacts table of real texts, and what the job wrote for it. */
+final class FlinkTestRows {
+  private FlinkTestRows() {}
+
+  /** {@code n} rows (id 0..n-1) of the parity corpus; past its 300 texts, each text again with a copy number. */
+  static Map<Long, String> createArtifacts(String db, int n) throws Exception {
+    Map<Long, String> rows = new LinkedHashMap<>();
+    List<TestModels.CorpusText> corpus = TestModels.parityCorpus();
+    try (Connection c = DriverManager.getConnection(db)) {
+      c.createStatement().execute("CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO artifacts VALUES (?, ?)")) {
+        for (int i = 0; i < n; i++) {
+          String text = corpus.get(i % corpus.size()).text() + (i < corpus.size() ? "" : " (copy " + i / corpus.size() + ")");
+          rows.put((long) i, text);
+          ps.setLong(1, i);
+          ps.setString(2, text);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+    }
+    return rows;
+  }
+
+  /** artifact_id -> embedding of artifacts_embeddings. */
+  static Map<Long, float[]> vectors(String db) throws Exception {
+    Map<Long, float[]> out = new TreeMap<>();
+    try (Connection c = DriverManager.getConnection(db);
+        ResultSet rs = c.createStatement().executeQuery("SELECT artifact_id, embedding FROM artifacts_embeddings")) {
+      while (rs.next()) {
+        Float[] boxed = (Float[]) rs.getArray(2).getArray();
+        float[] v = new float[boxed.length];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = boxed[i];
+        }
+        out.put(rs.getLong(1), v);
+      }
+    }
+    return out;
+  }
+
+  static long count(String db, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** Every row has exactly one vector, and it is the model's vector of that row's text. */
+  static void assertEveryRowEmbedded(Map<Long, String> rows, String db) throws Exception {
+    assertEquals("rows in the target", rows.size(), count(db, "SELECT count(*) FROM artifacts_embeddings"));
+    assertEquals("distinct ids in the target", rows.size(), count(db, "SELECT count(DISTINCT artifact_id) FROM artifacts_embeddings"));
+    Map<Long, float[]> vectors = vectors(db);
+    assertEquals(rows.keySet(), vectors.keySet());
+    List<Long> ids = new ArrayList<>(rows.keySet());
+    try (EmbeddingPredictor p = TestModels.bundled().newPredictor()) {
+      for (int from = 0; from < ids.size(); from += 32) {
+        List<Long> chunk = ids.subList(from, Math.min(ids.size(), from + 32));
+        List<String> texts = new ArrayList<>();
+        chunk.forEach(id -> texts.add(rows.get(id)));
+        float[][] expected = p.embedTexts(texts);
+        for (int i = 0; i < chunk.size(); i++) {
+          assertThat("id " + chunk.get(i), TestModels.cosine(expected[i], vectors.get(chunk.get(i))),
+              greaterThanOrEqualTo(0.99999));
+        }
+      }
+    }
+  }
+}
