@@ -1,0 +1,139 @@
+# The job's pipeline options, one variable per option: variable some_name is --someName. null leaves the option
+# to the job's own default (see README.md, "Options"). FlinkClusterTerraformTest checks that every variable here is
+# a real option of the job, and that its default parses.
+#
+# The password is not among them: it comes from a Kubernetes secret, mounted as a file (--passwordFile), never a
+# job argument (see postgres.tf).
+
+variable "jdbc_url" {
+  description = "--jdbcUrl: JDBC URL of an existing PostgreSQL with pgvector (for example a managed instance), without a password. null: the module runs PostgreSQL with pgvector in the namespace."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.jdbc_url == null || can(regex("^jdbc:postgresql://", var.jdbc_url))
+    error_message = "jdbc_url must start with jdbc:postgresql:// (and carry no password)."
+  }
+}
+
+variable "username" {
+  description = "--username: the database user the job connects as."
+  type        = string
+  default     = "embedder"
+}
+
+variable "source_table" {
+  description = "--sourceTable: the table whose text is embedded, optionally schema.table."
+  type        = string
+}
+
+variable "id_column" {
+  description = "--idColumn: the source's id column (bigint, integer, uuid or text)."
+  type        = string
+  default     = "id"
+}
+
+variable "text_column" {
+  description = "--textColumn: the source's text column."
+  type        = string
+  default     = "content"
+}
+
+variable "target_table" {
+  description = "--targetTable: where vectors are upserted; null means <source_table>_embeddings."
+  type        = string
+  default     = null
+}
+
+variable "embedding_column" {
+  description = "--embeddingColumn: the target's vector column, real[] or pgvector's vector(384)."
+  type        = string
+  default     = "embedding"
+}
+
+variable "failures_table" {
+  description = "--failuresTable: where failed and skipped rows are recorded."
+  type        = string
+  default     = "embedding_failures"
+}
+
+variable "model" {
+  description = "--model: a model directory inside the image; null means the bundled all-MiniLM-L6-v2."
+  type        = string
+  default     = null
+}
+
+variable "device" {
+  description = "--device: cpu, cuda, cuda:N or auto. The TaskManagers request GPUs when this is not cpu."
+  type        = string
+  default     = "cuda"
+  validation {
+    condition     = can(regex("^(cpu|cuda|cuda:[0-9]+|auto)$", var.device))
+    error_message = "device must be cpu, cuda, cuda:N or auto."
+  }
+}
+
+variable "workers" {
+  description = "--workers: concurrent forward passes per TaskManager JVM, sharing its one model."
+  type        = number
+  default     = 10
+}
+
+variable "batch_size" {
+  description = "--batchSize: texts per forward pass."
+  type        = number
+  default     = 16
+}
+
+variable "max_batch_tokens" {
+  description = "--maxBatchTokens: token slots (rows x padded length) per forward pass."
+  type        = number
+  default     = 65536
+}
+
+variable "write_batch_size" {
+  description = "--writeBatchSize: rows per JDBC batch upsert."
+  type        = number
+  default     = 500
+}
+
+variable "max_attempts" {
+  description = "--maxAttempts: a row that failed this many times is not retried until its text changes."
+  type        = number
+  default     = 3
+}
+
+variable "parallelism" {
+  description = "--parallelism: Flink subtasks per step; null means TaskManager replicas x slots."
+  type        = number
+  default     = null
+}
+
+variable "number_of_execution_retries" {
+  description = "--numberOfExecutionRetries: restarts after a failure (fixed delay); 0 turns restarts off."
+  type        = number
+  default     = 3
+}
+
+variable "execution_retry_delay" {
+  description = "--executionRetryDelay: ms between restarts."
+  type        = number
+  default     = 10000
+}
+
+variable "continuous" {
+  description = "--continuous: keep running and embed new and changed rows as they appear (a streaming job)."
+  type        = bool
+  default     = false
+}
+
+variable "poll_interval" {
+  description = "--pollInterval: with continuous, how often pending rows are read (500ms, 5s, 2m)."
+  type        = string
+  default     = "5s"
+}
+
+variable "checkpointing_interval" {
+  description = "--checkpointingInterval: ms between checkpoints of a continuous job."
+  type        = number
+  default     = 60000
+}
