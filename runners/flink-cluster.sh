@@ -26,25 +26,11 @@ log=$home/log
 # Every process of this cluster carries this flag, so that stop and status touch only their own processes.
 marker="-Dpgembed.flinkCluster=$home"
 
-# What Flink needs on Java 17 (the same list as the env.java.opts.all of Flink 1.19's distribution): its RPC,
-# Kryo and the network stack reach into these JDK internals.
-java17_opts=(
-  --add-exports=java.base/sun.net.util=ALL-UNNAMED
-  --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED
-  --add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED
-  --add-opens=java.base/java.lang=ALL-UNNAMED
-  --add-opens=java.base/java.net=ALL-UNNAMED
-  --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
-  --add-opens=java.base/java.text=ALL-UNNAMED
-  --add-opens=java.base/java.time=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED
-)
+# Java 17: the --add-opens/--add-exports list of Flink 1.19's own distribution (env.java.opts.all), as a java
+# @argfile shared with runners/flink.sh. This job ran without them too (Beam's coders avoid Kryo's reflection into
+# java.util); they are there for the Flink code paths that need them (Kryo's fallback serializers, JMX, Kerberos).
+java17_args=@$conf/java17.args
+[ -f "$conf/java17.args" ] || java17_args=@$root/runners/flink-conf/java17.args
 
 die() { echo "flink-cluster.sh: $*" >&2; exit 1; }
 
@@ -94,7 +80,7 @@ start_jobmanager() {
   jvm=$(echo "$params" | sed -n 1p)
   settings=$(echo "$params" | sed -n 2p)
   # shellcheck disable=SC2086
-  nohup "$java" $jvm "${java17_opts[@]}" "$marker" -Dlog.file="$log/jobmanager.log" -cp "$lib/*" \
+  nohup "$java" $jvm "$java17_args" "$marker" -Dlog.file="$log/jobmanager.log" -cp "$lib/*" \
     org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint \
     --configDir "$conf" $(common_settings) -D blob.storage.directory="$home/tmp/blobs-jm" $settings \
     >"$log/jobmanager.log" 2>&1 </dev/null &
@@ -108,7 +94,7 @@ start_taskmanager() {
   jvm=$(echo "$params" | sed -n 1p)
   settings=$(echo "$params" | sed -n 2p)
   # shellcheck disable=SC2086
-  nohup "$java" $jvm "${java17_opts[@]}" "$marker" -Dlog.file="$log/taskmanager-$n.log" \
+  nohup "$java" $jvm "$java17_args" "$marker" -Dlog.file="$log/taskmanager-$n.log" \
     -Dai.djl.offline=true ${FLINK_TM_JAVA_OPTS:-} -cp "$lib/*" \
     org.apache.flink.runtime.taskexecutor.TaskManagerRunner \
     --configDir "$conf" $(common_settings) -D taskmanager.resource-id="taskmanager-$n" \

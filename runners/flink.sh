@@ -4,7 +4,6 @@
 #   runners/flink.sh [COMMAND] [--option=value ...]
 #   runners/flink.sh run --jdbcUrl=jdbc:postgresql://db:5432/app --sourceTable=artifacts --parallelism=4
 #   FLINK_MASTER=flink-jm:8081 runners/flink.sh run ...
-#   runners/flink.sh worker --queue=embeddings ...       (a queue worker whose jobs run on the cluster)
 #
 # The cluster: --flinkMaster=HOST:PORT (its REST port), else FLINK_MASTER, else localhost:8081 (what
 # runners/flink-cluster.sh start gives); --flinkMaster=[local] runs Flink embedded in this JVM instead.
@@ -26,12 +25,7 @@ given runner || args+=("--runner=FlinkRunner")
 given flinkMaster || args+=("--flinkMaster=${FLINK_MASTER:-localhost:8081}")
 given filesToStage || args+=("--filesToStage=$(jar)")
 
-# Java 17: Flink's client serializes the job with Kryo and its closure cleaner, which reach into these JDK packages.
-java17_opts=(
-  --add-opens=java.base/java.lang=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED
-  --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-)
+# Java 17: the same --add-opens/--add-exports list as the cluster's JVMs (Flink 1.19's distribution applies it to
+# its client too), as a java @argfile.
 # shellcheck disable=SC2086
-exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "${java17_opts[@]}" -Dai.djl.offline=true -jar "$(jar)" "${args[@]}"
+exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "@$root/runners/flink-conf/java17.args" -Dai.djl.offline=true -jar "$(jar)" "${args[@]}"

@@ -178,9 +178,9 @@ resource "kubernetes_manifest" "flink_deployment" {
             tolerations  = local.use_gpu ? var.gpu_tolerations : []
             containers = [{
               name = "flink-main-container"
-              resources = local.use_gpu ? {
-                limits = { "nvidia.com/gpu" = tostring(var.gpus_per_taskmanager) }
-              } : {}
+              resources = {
+                limits = local.use_gpu ? { "nvidia.com/gpu" = tostring(var.gpus_per_taskmanager) } : {}
+              }
             }]
           }
         }

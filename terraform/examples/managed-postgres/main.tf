@@ -1,10 +1,10 @@
 # A managed PostgreSQL (Amazon RDS for PostgreSQL 16, which ships pgvector) embedded by one GPU TaskManager that
-# keeps running (continuous mode). The password is in a Kubernetes secret created out of band, for example by
-# External Secrets from AWS Secrets Manager:
+# keeps running (continuous mode). The password is in a Kubernetes secret created out of band (for example by
+# External Secrets from AWS Secrets Manager), so it is never in Terraform state or a job argument:
 #
+#   terraform apply -target=module.embeddings.kubernetes_namespace.this
 #   kubectl -n pg-embeddings create secret generic app-db-password --from-file=password=./password
-#
-# and never in Terraform state or a job argument.
+#   terraform apply
 
 terraform {
   required_providers {

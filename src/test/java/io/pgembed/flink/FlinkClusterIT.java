@@ -162,6 +162,47 @@ public class FlinkClusterIT {
     assertThat(jvms.get(replacementJvm).get("rows_embedded").asLong(), greaterThan(0L));
   }
 
+  /**
+   * Why DJL loads parent-first: on a cluster whose configuration lacks classloader.parent-first-patterns.additional,
+   * the first job works, and the second fails, because libtorch is still bound to the first job's classloader.
+   */
+  @Test
+  public void c_withoutParentFirstDjlTheSecondJobOnASessionClusterCannotLoadLibtorch() throws Exception {
+    Path home = ROOT.resolve("target/flink-cluster-it-child-first");
+    Path conf = home.resolve("conf");
+    Files.createDirectories(conf);
+    List<String> config = new ArrayList<>(Files.readAllLines(ROOT.resolve("runners/flink-conf/config.yaml")));
+    assertTrue(config.removeIf(l -> l.startsWith("classloader.parent-first-patterns.additional:")));
+    Files.write(conf.resolve("config.yaml"), config);
+    Map<String, String> env = new HashMap<>(ENV);
+    env.put("FLINK_CLUSTER_HOME", home.toString());
+    env.put("FLINK_CLUSTER_CONF", conf.toString());
+    env.put("FLINK_REST_PORT", Integer.toString(freePort()));
+    env.put("FLINK_RPC_PORT", Integer.toString(freePort()));
+    env.put("FLINK_MASTER", "localhost:" + env.get("FLINK_REST_PORT"));
+    try {
+      Result up = script(env, 240, "runners/flink-cluster.sh", "start");
+      assertEquals(up.output, 0, up.exit);
+      String db = TestDatabase.newDatabase("childfirst");
+      Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 40);
+      Result first = script(env, 300, "runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu",
+          "--sourceTable=artifacts", "--parallelism=1");
+      assertEquals(first.output, 0, first.exit);
+      FlinkTestRows.assertEveryRowEmbedded(rows, db);
+      try (var c = java.sql.DriverManager.getConnection(db)) {
+        c.createStatement().execute("UPDATE artifacts SET content = content || ' (edited)' WHERE id < 10");
+      }
+      Result second = script(env, 300, "runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu",
+          "--sourceTable=artifacts", "--parallelism=1", "--numberOfExecutionRetries=0");
+      assertEquals(second.output, 1, second.exit);
+      assertThat(second.output, containsString("=== embedding run: failed ==="));
+      assertThat(second.output, containsString("already loaded in another classloader"));
+    } finally {
+      Result down = script(env, 60, "runners/flink-cluster.sh", "stop");
+      assertEquals(down.output, 0, down.exit);
+    }
+  }
+
   private static long pid(String process) throws IOException {
     return Long.parseLong(Files.readString(HOME.resolve("run/" + process + ".pid")).trim());
   }
@@ -187,16 +228,24 @@ public class FlinkClusterIT {
   private record Result(int exit, long pid, String output) {}
 
   private static Process process(List<String> command, Path output) throws IOException {
+    return process(ENV, command, output);
+  }
+
+  private static Process process(Map<String, String> env, List<String> command, Path output) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true)
         .redirectOutput(output.toFile());
-    pb.environment().putAll(ENV);
+    pb.environment().putAll(env);
     Files.createDirectories(output.getParent());
     return pb.start();
   }
 
   private static Result script(int timeoutSeconds, String... command) throws Exception {
+    return script(ENV, timeoutSeconds, command);
+  }
+
+  private static Result script(Map<String, String> env, int timeoutSeconds, String... command) throws Exception {
     Path out = Files.createTempFile("flink-it", ".log");
-    Process p = process(List.of(command), out);
+    Process p = process(env, List.of(command), out);
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError(String.join(" ", command) + " did not end in " + timeoutSeconds + " s:\n" + Files.readString(out));
