@@ -3,10 +3,10 @@
 // Usage: node .ci/parse-terraform.mjs NODE_MODULES_DIR TERRAFORM_DIR
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const [modules, root] = process.argv.slice(2);
-const { parse } = createRequire(join(modules, "noop.js"))("@cdktf/hcl2json");
+const { parse } = createRequire(resolve(modules, "noop.js"))("@cdktf/hcl2json");
 
 function tfFiles(dir) {
   return readdirSync(dir).flatMap((name) => {
