@@ -94,4 +94,21 @@ public final class BenchCorpus {
     Collections.shuffle(texts, new Random(seed));
     return texts;
   }
+
+  /** Creates {@code artifacts (id bigint PRIMARY KEY, content text)} in {@code pg}'s postgres database with the texts. */
+  public static void loadArtifacts(io.zonky.test.db.postgres.embedded.EmbeddedPostgres pg, List<String> texts)
+      throws java.sql.SQLException {
+    try (java.sql.Connection c = pg.getPostgresDatabase().getConnection();
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
+      try (java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO artifacts VALUES (?, ?)")) {
+        for (int i = 0; i < texts.size(); i++) {
+          ps.setLong(1, i);
+          ps.setString(2, texts.get(i));
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+    }
+  }
 }

@@ -10,7 +10,6 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,18 +29,7 @@ public final class FlinkBenchmark {
     ObjectMapper json = new ObjectMapper();
     try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
       String url = pg.getJdbcUrl("postgres", "postgres");
-      try (Connection c = pg.getPostgresDatabase().getConnection();
-          Statement s = c.createStatement()) {
-        s.execute("CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO artifacts VALUES (?, ?)")) {
-          for (int i = 0; i < texts.size(); i++) {
-            ps.setLong(1, i);
-            ps.setString(2, texts.get(i));
-            ps.addBatch();
-          }
-          ps.executeBatch();
-        }
-      }
+      BenchCorpus.loadArtifacts(pg, texts);
       double bestDirect = 0;
       double bestFlinkJob = 0;
       double bestFlinkClient = 0;

@@ -9,7 +9,6 @@ import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,18 +34,7 @@ public final class PipelineBenchmark {
     List<String> texts = BenchCorpus.mixed(n, 7);
     try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
       String url = pg.getJdbcUrl("postgres", "postgres");
-      try (Connection c = pg.getPostgresDatabase().getConnection();
-          Statement s = c.createStatement()) {
-        s.execute("CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO artifacts VALUES (?, ?)")) {
-          for (int i = 0; i < texts.size(); i++) {
-            ps.setLong(1, i);
-            ps.setString(2, texts.get(i));
-            ps.addBatch();
-          }
-          ps.executeBatch();
-        }
-      }
+      BenchCorpus.loadArtifacts(pg, texts);
       double bestRaw = 0;
       double bestPipeline = 0;
       for (int r = 0; r < rounds; r++) {
