@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
  *       on the real cluster: a killed TaskManager failed the DataSet job with "Recovery is suppressed by
  *       NoRestartBackoffTimeStrategy", while the DataStream job restarted under FixedDelayRestartBackoffTimeStrategy.
  *   <li>{@code --checkpointingInterval=60000} (ms) for continuous runs (streaming); batch runs do not checkpoint.
+ *   <li>{@code --attachedMode=false} for continuous runs: the client submits the job and watches it, so that
+ *       {@code --timeout} and SIGTERM cancel it (an attached streaming submission only returns when the job ends).
  *   <li>{@code --parallelism}: Beam's option; unset, the cluster's {@code parallelism.default} applies.
  * </ul>
  */
@@ -65,6 +67,10 @@ public final class FlinkSettings {
     }
     if (continuous && !given.contains("checkpointingInterval")) {
       f.setCheckpointingInterval(DEFAULT_CHECKPOINT_INTERVAL_MS);
+    }
+    if (continuous && !given.contains("attachedMode")) {
+      // An attached streaming run blocks the client until the job ends, so --timeout and SIGTERM could not stop it.
+      f.setAttachedMode(false);
     }
     if (!given.contains("jobName") && !given.contains("appName")) {
       f.setJobName("pg-embeddings-" + (continuous ? "continuous-" : "") + System.currentTimeMillis());

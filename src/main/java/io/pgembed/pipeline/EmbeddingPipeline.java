@@ -229,7 +229,7 @@ public final class EmbeddingPipeline {
     } catch (RuntimeException e) {
       String error = rootMessage(e);
       LOG.error("The pipeline failed: {}", error, e);
-      return report("failed", error, null, prepared, o, start);
+      return report("failed", error, null, null, prepared, o, start);
     }
     if (o.getContinuous()) {
       // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
@@ -252,6 +252,7 @@ public final class EmbeddingPipeline {
     }
     String status;
     String error = null;
+    MetricsSnapshot beforeCancel = null;
     try {
       long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
       long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + wait : Long.MAX_VALUE;
@@ -259,16 +260,18 @@ public final class EmbeddingPipeline {
       boolean stop = false;
       // Wait in steps of a second, so that a stop request (a cancelled job) is noticed.
       for (long left; (left = deadline - System.currentTimeMillis()) > 0; ) {
-        state = result.waitUntilFinish(Duration.millis(Math.min(1000, left)));
+        state = waitStep(result, Math.min(1000, left));
         if ((state != null && state.isTerminal()) || (stop = stopRequested.getAsBoolean())) {
           break;
         }
       }
       if (stop && (state == null || !state.isTerminal())) {
         LOG.warn("Stop requested: cancelling the run; written rows stay, the rest stays pending");
+        beforeCancel = MetricsSnapshot.of(result);
         result.cancel();
         status = "cancelled";
       } else if (state == null || !state.isTerminal()) {
+        beforeCancel = MetricsSnapshot.of(result);
         result.cancel();
         if (o.getContinuous()) {
           LOG.info("--timeout={} ms: stopping the continuous run; written rows stay", o.getTimeout());
@@ -291,17 +294,57 @@ public final class EmbeddingPipeline {
         progress.shutdownNow();
       }
     }
-    return report(status, error, result, prepared, o, start);
+    return report(status, error, result, beforeCancel, prepared, o, start);
+  }
+
+  /**
+   * The run's metrics at one moment. Taken before a cancel, because a cancelled Flink job submitted detached has no
+   * metrics left to ask for.
+   */
+  private record MetricsSnapshot(Map<String, Long> counters, Map<String, RunReport.WorkerJvm> workers) {
+    static MetricsSnapshot of(PipelineResult result) {
+      if (result == null) {
+        return new MetricsSnapshot(Map.of(), Map.of());
+      }
+      try {
+        return new MetricsSnapshot(RunReport.counters(result), RunReport.workers(result));
+      } catch (RuntimeException e) {
+        LOG.warn("Could not read the run's metrics: {}", e.toString());
+        return new MetricsSnapshot(Map.of(), Map.of());
+      }
+    }
+  }
+
+  /**
+   * Waits up to {@code millis} for the run to end. A detached Flink run (continuous mode) is polled for its state:
+   * its waitUntilFinish sleeps in steps of --jobCheckIntervalInSecs and warns at every short wait.
+   */
+  private static PipelineResult.State waitStep(PipelineResult result, long millis) {
+    if (result instanceof org.apache.beam.runners.flink.FlinkDetachedRunnerResult) {
+      PipelineResult.State state = result.getState();
+      if (!state.isTerminal()) {
+        try {
+          Thread.sleep(millis); // the step between two looks at the job's state
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return state;
+    }
+    return result.waitUntilFinish(Duration.millis(millis));
   }
 
   private static RunReport report(
-      String status, String error, PipelineResult result, Prepared prepared, EmbeddingPipelineOptions o, long start)
-      throws IOException {
+      String status, String error, PipelineResult result, MetricsSnapshot beforeCancel, Prepared prepared,
+      EmbeddingPipelineOptions o, long start) throws IOException {
     double wall = (System.nanoTime() - start) / 1e9;
-    Map<String, Long> counters = result == null ? Map.of() : RunReport.counters(result);
+    MetricsSnapshot metrics = MetricsSnapshot.of(result);
+    if (metrics.counters().isEmpty() && beforeCancel != null) {
+      metrics = beforeCancel;
+    }
     RunReport report =
-        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(), counters, stillPending(prepared),
-            result == null ? Map.of() : RunReport.workers(result), error);
+        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(), metrics.counters(),
+            stillPending(prepared), metrics.workers(), error);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(java.nio.file.Path.of(o.getReportFile()));

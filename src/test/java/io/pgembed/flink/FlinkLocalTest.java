@@ -54,4 +54,69 @@ public class FlinkLocalTest {
       assertThat("id " + id + ": largest difference between the runners' vectors", worst, lessThanOrEqualTo(1e-5));
     }
   }
+
+  /**
+   * Continuous mode on Flink is a streaming job, submitted detached so that the client can stop it: rows inserted
+   * and edited while it runs are embedded, and a stop request ends it.
+   */
+  @Test
+  public void continuousModeOnFlinkEmbedsChangesAndStopsWhenAsked() throws Exception {
+    String db = TestDatabase.newDatabase("flinkcontinuous");
+    Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 20);
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    EmbeddingPipelineOptions o = OptionSources.parse(new String[] {
+        "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=artifacts", "--runner=FlinkRunner", "--flinkMaster=[local]",
+        "--parallelism=2", "--continuous", "--pollInterval=1s", "--timeout=600000"}, Map.of(),
+        EmbeddingPipelineOptions.class);
+    assertEquals(Boolean.FALSE, o.as(org.apache.beam.runners.flink.FlinkPipelineOptions.class).getAttachedMode());
+    java.util.concurrent.ExecutorService runner = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<RunReport> run = runner.submit(() -> EmbeddingPipeline.run(o, stop::get));
+      await(120, () -> FlinkTestRows.count(db, "SELECT count(*) FROM artifacts_embeddings") == 20, run);
+      try (var c = java.sql.DriverManager.getConnection(db)) {
+        c.createStatement().execute("INSERT INTO artifacts VALUES (100, 'a row added while the job runs'),"
+            + " (101, 'another row, about checkpoints')");
+        c.createStatement().execute("UPDATE artifacts SET content = content || ' (edited)' WHERE id IN (3, 4)");
+      }
+      rows.put(100L, "a row added while the job runs");
+      rows.put(101L, "another row, about checkpoints");
+      rows.put(3L, rows.get(3L) + " (edited)");
+      rows.put(4L, rows.get(4L) + " (edited)");
+      String current = "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
+          + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))";
+      await(60, () -> FlinkTestRows.count(db, current) == 22, run);
+      stop.set(true);
+      RunReport report = run.get(120, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals("cancelled", report.status());
+      // The report's counters stay empty here: Flink hands a running job's accumulators (Beam's metrics) to the
+      // client only as tasks end, and a cancelled detached job has none. The table is the record.
+      FlinkTestRows.assertEveryRowEmbedded(rows, db);
+    } finally {
+      stop.set(true);
+      runner.shutdownNow();
+    }
+  }
+
+  /** False while the condition cannot be evaluated yet (the run creates the target table when it starts). */
+  private static boolean holds(java.util.concurrent.Callable<Boolean> condition) throws Exception {
+    try {
+      return condition.call();
+    } catch (java.sql.SQLException e) {
+      return false;
+    }
+  }
+
+  private static void await(int seconds, java.util.concurrent.Callable<Boolean> condition,
+      java.util.concurrent.Future<?> run) throws Exception {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
+    while (!holds(condition)) {
+      if (run.isDone()) {
+        throw new AssertionError("the run ended early: " + run.get());
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + seconds + " s");
+      }
+      Thread.sleep(100); // the interval between checks of the condition
+    }
+  }
 }
