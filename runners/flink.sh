@@ -28,4 +28,6 @@ given filesToStage || args+=("--filesToStage=$(jar)")
 # Java 17: the same --add-opens/--add-exports list as the cluster's JVMs (Flink 1.19's distribution applies it to
 # its client too), as a java @argfile.
 # shellcheck disable=SC2086
-exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "@$root/runners/flink-conf/java17.args" -Dai.djl.offline=true -jar "$(jar)" "${args[@]}"
+# Beam's Flink runner logs every translated transform and dumps all accumulators as JSON at INFO: warnings only.
+exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "@$root/runners/flink-conf/java17.args" -Dai.djl.offline=true \
+  -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=warn -jar "$(jar)" "${args[@]}"
