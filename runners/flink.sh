@@ -4,6 +4,7 @@
 #   runners/flink.sh [COMMAND] [--option=value ...]
 #   runners/flink.sh run --jdbcUrl=jdbc:postgresql://db:5432/app --sourceTable=artifacts --parallelism=4
 #   FLINK_MASTER=flink-jm:8081 runners/flink.sh run ...
+#   runners/flink.sh worker --queue=embeddings --jdbcUrl=...    (a queue worker whose jobs run on the cluster)
 #
 # The cluster: --flinkMaster=HOST:PORT (its REST port), else FLINK_MASTER, else localhost:8081 (what
 # runners/flink-cluster.sh start gives); --flinkMaster=[local] runs Flink embedded in this JVM instead.

@@ -6,6 +6,7 @@ import io.pgembed.embed.SharedModels;
 import io.pgembed.model.ModelLoader;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.ModelOptions;
+import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
@@ -175,6 +176,7 @@ public final class JobWorker implements AutoCloseable {
       if (args.stream().noneMatch(a -> a.startsWith("--timeout=")) && options.getTimeout() > 0) {
         args.add("--timeout=" + options.getTimeout());
       }
+      args.addAll(FlinkSettings.runnerArgs(options, args));
       EmbeddingPipelineOptions o =
           OptionSources.parse(args.toArray(new String[0]), env, EmbeddingPipelineOptions.class);
       RunReport report = EmbeddingPipeline.run(o, () -> lost.contains(job.id()));

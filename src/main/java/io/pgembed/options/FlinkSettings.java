@@ -41,6 +41,29 @@ public final class FlinkSettings {
     return o.getRunner() != null && o.getRunner().getSimpleName().equals("FlinkRunner");
   }
 
+  /**
+   * A queue worker started on Flink ({@code runners/flink.sh worker ...}) submits its jobs to the same cluster:
+   * the runner, master, staged files and parallelism of the worker's options, as arguments for a job whose own
+   * arguments ({@code jobArgs}) do not name them. Empty when the worker does not run on Flink.
+   */
+  public static java.util.List<String> runnerArgs(PipelineOptions worker, java.util.List<String> jobArgs) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    if (!isFlink(worker) || jobArgs.stream().anyMatch(a -> a.startsWith("--runner="))) {
+      return out;
+    }
+    FlinkPipelineOptions f = worker.as(FlinkPipelineOptions.class);
+    out.add("--runner=FlinkRunner");
+    out.add("--flinkMaster=" + f.getFlinkMaster());
+    if (f.getFilesToStage() != null && !f.getFilesToStage().isEmpty()) {
+      out.add("--filesToStage=" + String.join(",", f.getFilesToStage()));
+    }
+    if (f.getParallelism() != null && f.getParallelism() > 0
+        && jobArgs.stream().noneMatch(a -> a.startsWith("--parallelism="))) {
+      out.add("--parallelism=" + f.getParallelism());
+    }
+    return out;
+  }
+
   /** True when the pipeline's workers are other JVMs: Flink with a master other than [local]. */
   public static boolean runsOnRemoteCluster(PipelineOptions o) {
     return isFlink(o) && !"[local]".equals(o.as(FlinkPipelineOptions.class).getFlinkMaster());

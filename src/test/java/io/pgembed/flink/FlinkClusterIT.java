@@ -162,6 +162,39 @@ public class FlinkClusterIT {
     assertThat(jvms.get(replacementJvm).get("rows_embedded").asLong(), greaterThan(0L));
   }
 
+  /** A queue worker started with runners/flink.sh submits its jobs to the cluster: a TaskManager embeds them. */
+  @Test
+  public void d_aQueueWorkerStartedOnFlinkSubmitsItsJobsToTheCluster() throws Exception {
+    String db = TestDatabase.newDatabase("flinkworker");
+    Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 30);
+    io.pgembed.jobs.JobQueue queue = new io.pgembed.jobs.JobQueue(new io.pgembed.db.Database(db, null, null));
+    long job = queue.enqueue("flink", List.of("--sourceTable=artifacts", "--device=cpu"), 1);
+    Result worker = script(300, "runners/flink.sh", "worker", "--jdbcUrl=" + db, "--device=cpu", "--queue=flink",
+        "--exitWhenIdle=true", "--pollMs=200", "--port=0", "--parallelism=2");
+    assertEquals(worker.output, 0, worker.exit);
+    io.pgembed.jobs.JobQueue.Job done =
+        queue.recent(10).stream().filter(j -> j.id() == job).findFirst().orElseThrow();
+    assertEquals(done.error(), "succeeded", done.status());
+    JsonNode metrics = JSON.readTree(done.metrics());
+    assertEquals(30, metrics.get("rows_embedded").asLong());
+    String jvm = metrics.get("worker_jvms").fieldNames().next();
+    assertEquals(metrics.get("worker_jvms").toString(), 1, metrics.get("worker_jvms").size());
+    assertTrue(jvm + " is not a live TaskManager of the cluster", liveTaskManagerPids().contains(jvm.substring(0, jvm.indexOf('@'))));
+    assertFalse(jvm.startsWith(worker.pid + "@"));
+    FlinkTestRows.assertEveryRowEmbedded(rows, db);
+  }
+
+  private static java.util.Set<String> liveTaskManagerPids() throws IOException {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (File f : pidFiles()) {
+      String pid = Files.readString(f.toPath()).trim();
+      if (f.getName().startsWith("taskmanager-") && ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false)) {
+        out.add(pid);
+      }
+    }
+    return out;
+  }
+
   /**
    * Why DJL loads parent-first: on a cluster whose configuration lacks classloader.parent-first-patterns.additional,
    * the first job works, and the second fails, because libtorch is still bound to the first job's classloader.
