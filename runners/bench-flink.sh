@@ -4,10 +4,9 @@
 #   runners/bench-flink.sh [--texts=2000] [--rounds=2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -n "$(ls target/pg-embeddings-*-bundled.jar 2>/dev/null)" ] || mvn -q -B -ntp -DskipTests package
 mvn -q -B test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 export FLINK_CLUSTER_HOME=$PWD/target/flink-bench FLINK_REST_PORT=${FLINK_REST_PORT:-18081} FLINK_RPC_PORT=${FLINK_RPC_PORT:-16123}
-export FLINK_MASTER=localhost:$FLINK_REST_PORT PGEMBED_JAR=$(ls target/pg-embeddings-*-bundled.jar | head -n 1)
+export FLINK_MASTER=localhost:$FLINK_REST_PORT PGEMBED_JAR=$(runners/bundled-jar.sh)
 runners/flink-cluster.sh start --taskmanagers=1
 trap 'runners/flink-cluster.sh stop' EXIT
 java -Xmx6g -Dai.djl.offline=true -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" \

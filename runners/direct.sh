@@ -5,14 +5,10 @@
 #   runners/direct.sh embed --input=IN.jsonl --output=OUT.jsonl [--model=...] [--device=cpu|cuda|cuda:N|auto]
 #   runners/direct.sh help
 #
-# Builds target/pg-embeddings-*-bundled.jar first when it is missing or older than the sources.
+# Builds target/pg-embeddings-*-bundled.jar first when it is missing or older than the sources (bundled-jar.sh).
 # JAVA_OPTS overrides the JVM flags (default -Xmx4g).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-jar() { ls "$root"/target/pg-embeddings-*-bundled.jar 2>/dev/null | head -n 1; }
-if [ -z "$(jar)" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$(jar)" -print -quit 2>/dev/null)" ]; then
-  echo "Building the bundled jar (mvn package, tests skipped) ..." >&2
-  (cd "$root" && mvn -q -B -ntp -DskipTests package)
-fi
+jar=$("$root/runners/bundled-jar.sh")
 # Never download anything at run time: DJL's natives come from the jar.
-exec java ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -jar "$(jar)" "$@"
+exec java ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -jar "$jar" "$@"

@@ -74,34 +74,33 @@ registered_taskmanagers() {
   rest_get /overview | sed -n 's/.*"taskmanagers":\([0-9]*\).*/\1/p'
 }
 
-start_jobmanager() {
-  local params jvm settings
-  params=$(resource_params GET_JM_RESOURCE_PARAMS)
+# Starts one JVM of the cluster in the background and writes its pid file:
+#   launch NAME MAIN_CLASS RESOURCE_PARAMS "EXTRA_JVM_FLAGS" [-D key=value ...]
+launch() {
+  local name=$1 main=$2 params=$3 extra_jvm=$4 jvm settings
+  shift 4
   jvm=$(echo "$params" | sed -n 1p)
   settings=$(echo "$params" | sed -n 2p)
   # shellcheck disable=SC2086
-  nohup "$java" $jvm "$java17_args" "$marker" -Dlog.file="$log/jobmanager.log" -cp "$lib/*" \
-    org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint \
-    --configDir "$conf" $(common_settings) -D blob.storage.directory="$home/tmp/blobs-jm" $settings \
-    >"$log/jobmanager.log" 2>&1 </dev/null &
-  echo $! >"$run/jobmanager.pid"
+  nohup "$java" $jvm "$java17_args" "$marker" -Dlog.file="$log/$name.log" $extra_jvm -cp "$lib/*" "$main" \
+    --configDir "$conf" $(common_settings) -D blob.storage.directory="$home/tmp/blobs-$name" $settings "$@" \
+    >"$log/$name.log" 2>&1 </dev/null &
+  echo $! >"$run/$name.pid"
+  echo "$name pid $!, log $log/$name.log"
+}
+
+start_jobmanager() {
+  launch jobmanager org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint \
+    "$(resource_params GET_JM_RESOURCE_PARAMS)" ""
 }
 
 start_taskmanager() {
-  local n=1 params jvm settings
+  local n=1
   while [ -f "$run/taskmanager-$n.pid" ]; do n=$((n + 1)); done
-  params=$(resource_params GET_TM_RESOURCE_PARAMS)
-  jvm=$(echo "$params" | sed -n 1p)
-  settings=$(echo "$params" | sed -n 2p)
-  # shellcheck disable=SC2086
-  nohup "$java" $jvm "$java17_args" "$marker" -Dlog.file="$log/taskmanager-$n.log" \
-    -Dai.djl.offline=true ${FLINK_TM_JAVA_OPTS:-} -cp "$lib/*" \
-    org.apache.flink.runtime.taskexecutor.TaskManagerRunner \
-    --configDir "$conf" $(common_settings) -D taskmanager.resource-id="taskmanager-$n" \
-    -D blob.storage.directory="$home/tmp/blobs-tm-$n" $settings \
-    >"$log/taskmanager-$n.log" 2>&1 </dev/null &
-  echo $! >"$run/taskmanager-$n.pid"
-  echo "taskmanager-$n pid $(cat "$run/taskmanager-$n.pid"), log $log/taskmanager-$n.log"
+  # Every TaskManager gets the same memory flags: computed once per command.
+  tm_params=${tm_params:-$(resource_params GET_TM_RESOURCE_PARAMS)}
+  launch "taskmanager-$n" org.apache.flink.runtime.taskexecutor.TaskManagerRunner "$tm_params" \
+    "-Dai.djl.offline=true ${FLINK_TM_JAVA_OPTS:-}" -D taskmanager.resource-id="taskmanager-$n"
 }
 
 wait_for_taskmanagers() { # count -> waits (at most 180 s) until the JobManager has that many registered
@@ -141,7 +140,6 @@ cmd_start() {
   mkdir -p "$run" "$log" "$home/tmp"
   local t0=$SECONDS
   start_jobmanager
-  echo "jobmanager pid $(cat "$run/jobmanager.pid"), log $log/jobmanager.log"
   for _ in $(seq "$tms"); do start_taskmanager; done
   wait_for_taskmanagers "$tms"
   echo "Flink session cluster up in $((SECONDS - t0)) s: $tms TaskManager(s); submit with --flinkMaster=localhost:$rest_port"

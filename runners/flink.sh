@@ -15,20 +15,16 @@
 # JAVA_HOME picks the JVM; PGEMBED_JAR names a bundled jar to use as it is (no build check).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-jar() { if [ -n "${PGEMBED_JAR:-}" ]; then echo "$PGEMBED_JAR"; else ls "$root"/target/pg-embeddings-*-bundled.jar 2>/dev/null | head -n 1; fi; }
-if [ -z "${PGEMBED_JAR:-}" ] && { [ -z "$(jar)" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$(jar)" -print -quit 2>/dev/null)" ]; }; then
-  echo "Building the bundled jar (mvn package, tests skipped) ..." >&2
-  (cd "$root" && mvn -q -B -ntp -DskipTests package)
-fi
+jar=$("$root/runners/bundled-jar.sh")
 args=("$@")
 given() { local a; for a in "${args[@]}"; do case $a in "--$1="*) return 0 ;; esac; done; return 1; }
 given runner || args+=("--runner=FlinkRunner")
 given flinkMaster || args+=("--flinkMaster=${FLINK_MASTER:-localhost:8081}")
-given filesToStage || args+=("--filesToStage=$(jar)")
+given filesToStage || args+=("--filesToStage=$jar")
 
 # Java 17: the same --add-opens/--add-exports list as the cluster's JVMs (Flink 1.19's distribution applies it to
 # its client too), as a java @argfile.
 # shellcheck disable=SC2086
 # Beam's Flink runner logs every translated transform and dumps all accumulators as JSON at INFO: warnings only.
 exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "@$root/runners/flink-conf/java17.args" -Dai.djl.offline=true \
-  -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=warn -jar "$(jar)" "${args[@]}"
+  -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=warn -jar "$jar" "${args[@]}"

@@ -1,5 +1,7 @@
 package io.pgembed.options;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -46,8 +48,8 @@ public final class FlinkSettings {
    * the runner, master, staged files and parallelism of the worker's options, as arguments for a job whose own
    * arguments ({@code jobArgs}) do not name them. Empty when the worker does not run on Flink.
    */
-  public static java.util.List<String> runnerArgs(PipelineOptions worker, java.util.List<String> jobArgs) {
-    java.util.List<String> out = new java.util.ArrayList<>();
+  public static List<String> runnerArgs(PipelineOptions worker, List<String> jobArgs) {
+    List<String> out = new ArrayList<>();
     if (!isFlink(worker) || jobArgs.stream().anyMatch(a -> a.startsWith("--runner="))) {
       return out;
     }

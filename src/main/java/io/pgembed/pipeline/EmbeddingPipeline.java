@@ -52,8 +52,10 @@ public final class EmbeddingPipeline {
 
   private EmbeddingPipeline() {}
 
-  /** A checked plan, with the driver's reference to the shared model and what is pending. */
-  /** {@code checkedWith}: the model this process holds for the checks (released by close()). */
+  /**
+   * A checked plan, with the driver's reference to the shared model and what is pending. {@code checkedWith}: the
+   * loader of that model (on a remote Flink cluster, the CPU copy), released by close().
+   */
   public record Prepared(
       EmbeddingPlan plan, EmbeddingModel model, long pending, Long minId, Long maxId, ModelLoader checkedWith)
       implements AutoCloseable {
@@ -229,7 +231,7 @@ public final class EmbeddingPipeline {
     } catch (RuntimeException e) {
       String error = rootMessage(e);
       LOG.error("The pipeline failed: {}", error, e);
-      return report("failed", error, null, null, prepared, o, start);
+      return report("failed", error, null, prepared, o, start);
     }
     if (o.getContinuous()) {
       // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
@@ -252,7 +254,6 @@ public final class EmbeddingPipeline {
     }
     String status;
     String error = null;
-    MetricsSnapshot beforeCancel = null;
     try {
       long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
       long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + wait : Long.MAX_VALUE;
@@ -267,11 +268,9 @@ public final class EmbeddingPipeline {
       }
       if (stop && (state == null || !state.isTerminal())) {
         LOG.warn("Stop requested: cancelling the run; written rows stay, the rest stays pending");
-        beforeCancel = MetricsSnapshot.of(result);
         result.cancel();
         status = "cancelled";
       } else if (state == null || !state.isTerminal()) {
-        beforeCancel = MetricsSnapshot.of(result);
         result.cancel();
         if (o.getContinuous()) {
           LOG.info("--timeout={} ms: stopping the continuous run; written rows stay", o.getTimeout());
@@ -294,25 +293,7 @@ public final class EmbeddingPipeline {
         progress.shutdownNow();
       }
     }
-    return report(status, error, result, beforeCancel, prepared, o, start);
-  }
-
-  /**
-   * The run's metrics at one moment. Taken before a cancel, because a cancelled Flink job submitted detached has no
-   * metrics left to ask for.
-   */
-  private record MetricsSnapshot(Map<String, Long> counters, Map<String, RunReport.WorkerJvm> workers) {
-    static MetricsSnapshot of(PipelineResult result) {
-      if (result == null) {
-        return new MetricsSnapshot(Map.of(), Map.of());
-      }
-      try {
-        return new MetricsSnapshot(RunReport.counters(result), RunReport.workers(result));
-      } catch (RuntimeException e) {
-        LOG.warn("Could not read the run's metrics: {}", e.toString());
-        return new MetricsSnapshot(Map.of(), Map.of());
-      }
-    }
+    return report(status, error, result, prepared, o, start);
   }
 
   /**
@@ -335,16 +316,13 @@ public final class EmbeddingPipeline {
   }
 
   private static RunReport report(
-      String status, String error, PipelineResult result, MetricsSnapshot beforeCancel, Prepared prepared,
-      EmbeddingPipelineOptions o, long start) throws IOException {
+      String status, String error, PipelineResult result, Prepared prepared, EmbeddingPipelineOptions o, long start)
+      throws IOException {
     double wall = (System.nanoTime() - start) / 1e9;
-    MetricsSnapshot metrics = MetricsSnapshot.of(result);
-    if (metrics.counters().isEmpty() && beforeCancel != null) {
-      metrics = beforeCancel;
-    }
     RunReport report =
-        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(), metrics.counters(),
-            stillPending(prepared), metrics.workers(), error);
+        RunReport.of(status, prepared.plan().fingerprint(), wall, prepared.pending(),
+            result == null ? Map.of() : RunReport.counters(result), stillPending(prepared),
+            result == null ? Map.of() : RunReport.workers(result), error);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(java.nio.file.Path.of(o.getReportFile()));

@@ -89,18 +89,17 @@ public record RunReport(
   public static Map<String, WorkerJvm> workers(PipelineResult result) {
     MetricQueryResults q = result.metrics().queryMetrics(MetricsFilter.builder()
         .addNameFilter(MetricNameFilter.inNamespace(io.pgembed.embed.EmbedBatchFn.WORKERS_NAMESPACE)).build());
-    Map<String, long[]> sums = new java.util.TreeMap<>();
+    Map<String, WorkerJvm> out = new java.util.TreeMap<>();
     for (MetricResult<Long> c : q.getCounters()) {
       String name = c.getName().getName();
       int at = name.indexOf('@');
-      if (at < 0) {
-        continue;
+      if (at >= 0) {
+        long n = c.getAttempted();
+        WorkerJvm w = name.startsWith("models_loaded") ? new WorkerJvm(0, n) : new WorkerJvm(n, 0);
+        out.merge(name.substring(at + 1), w,
+            (a, b) -> new WorkerJvm(a.rowsEmbedded() + b.rowsEmbedded(), a.modelsLoaded() + b.modelsLoaded()));
       }
-      long[] v = sums.computeIfAbsent(name.substring(at + 1), k -> new long[2]);
-      v[name.startsWith("models_loaded") ? 1 : 0] += c.getAttempted();
     }
-    Map<String, WorkerJvm> out = new LinkedHashMap<>();
-    sums.forEach((jvm, v) -> out.put(jvm, new WorkerJvm(v[0], v[1])));
     return out;
   }
 
@@ -128,7 +127,7 @@ public record RunReport(
         peakHeap(),
         peakRss(),
         stillPending,
-        Map.copyOf(workers),
+        java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(workers)),
         error);
   }
 

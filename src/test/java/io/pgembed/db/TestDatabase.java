@@ -47,4 +47,14 @@ public final class TestDatabase {
     }
     return server().getJdbcUrl("postgres", name);
   }
+
+  /** The first column of the first row of {@code sql}: a count. */
+  public static long count(String jdbcUrl, String sql) throws SQLException {
+    try (Connection c = java.sql.DriverManager.getConnection(jdbcUrl);
+        Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
 }

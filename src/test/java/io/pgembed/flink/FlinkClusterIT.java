@@ -1,5 +1,6 @@
 package io.pgembed.flink;
 
+import static io.pgembed.Await.await;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;
@@ -22,7 +23,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.FixMethodOrder;
@@ -126,12 +126,12 @@ public class FlinkClusterIT {
     // replacement, as Kubernetes would restart the pod.
     await("the first rows written", 240, () -> {
       try {
-        return FlinkTestRows.count(db, "SELECT count(*) FROM artifacts_embeddings") > 0;
+        return TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings") > 0;
       } catch (Exception e) {
         return false; // the target table is created by the client before the job starts
       }
     });
-    long writtenBeforeKill = FlinkTestRows.count(db, "SELECT count(*) FROM artifacts_embeddings");
+    long writtenBeforeKill = TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings");
     assertThat("the job finished before the TaskManager could be killed", writtenBeforeKill, lessThan(900L));
     assertTrue(ProcessHandle.of(victim).orElseThrow().destroyForcibly());
     System.out.printf("killed taskmanager-1 (pid %d) with %d of 900 rows written%n", victim, writtenBeforeKill);
@@ -292,13 +292,4 @@ public class FlinkClusterIT {
     return s.length() > 4000 ? s.substring(s.length() - 4000) : s;
   }
 
-  private static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
-      }
-      TimeUnit.MILLISECONDS.sleep(50); // the interval between checks of the condition
-    }
-  }
 }

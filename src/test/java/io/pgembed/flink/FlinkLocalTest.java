@@ -72,7 +72,7 @@ public class FlinkLocalTest {
     java.util.concurrent.ExecutorService runner = java.util.concurrent.Executors.newSingleThreadExecutor();
     try {
       java.util.concurrent.Future<RunReport> run = runner.submit(() -> EmbeddingPipeline.run(o, stop::get));
-      await(120, () -> FlinkTestRows.count(db, "SELECT count(*) FROM artifacts_embeddings") == 20, run);
+      await(120, () -> TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings") == 20, run);
       try (var c = java.sql.DriverManager.getConnection(db)) {
         c.createStatement().execute("INSERT INTO artifacts VALUES (100, 'a row added while the job runs'),"
             + " (101, 'another row, about checkpoints')");
@@ -84,7 +84,7 @@ public class FlinkLocalTest {
       rows.put(4L, rows.get(4L) + " (edited)");
       String current = "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
           + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))";
-      await(60, () -> FlinkTestRows.count(db, current) == 22, run);
+      await(60, () -> TestDatabase.count(db, current) == 22, run);
       stop.set(true);
       RunReport report = run.get(120, java.util.concurrent.TimeUnit.SECONDS);
       assertEquals("cancelled", report.status());

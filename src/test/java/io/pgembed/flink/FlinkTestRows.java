@@ -4,13 +4,13 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
+import io.pgembed.db.TestDatabase;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.TestModels;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,19 +58,11 @@ final class FlinkTestRows {
     return out;
   }
 
-  static long count(String db, String sql) throws Exception {
-    try (Connection c = DriverManager.getConnection(db);
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
 
   /** Every row has exactly one vector, and it is the model's vector of that row's text. */
   static void assertEveryRowEmbedded(Map<Long, String> rows, String db) throws Exception {
-    assertEquals("rows in the target", rows.size(), count(db, "SELECT count(*) FROM artifacts_embeddings"));
-    assertEquals("distinct ids in the target", rows.size(), count(db, "SELECT count(DISTINCT artifact_id) FROM artifacts_embeddings"));
+    assertEquals("rows in the target", rows.size(), TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings"));
+    assertEquals("distinct ids in the target", rows.size(), TestDatabase.count(db, "SELECT count(DISTINCT artifact_id) FROM artifacts_embeddings"));
     Map<Long, float[]> vectors = vectors(db);
     assertEquals(rows.keySet(), vectors.keySet());
     List<Long> ids = new ArrayList<>(rows.keySet());

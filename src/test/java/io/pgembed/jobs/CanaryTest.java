@@ -1,5 +1,6 @@
 package io.pgembed.jobs;
 
+import static io.pgembed.db.TestDatabase.count;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -47,13 +48,6 @@ public class CanaryTest {
     }
   }
 
-  private static long count(String db, String sql) throws Exception {
-    try (Connection c = DriverManager.getConnection(db);
-        ResultSet rs = c.createStatement().executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
 
   /** The sample rule in Java: md5(id) as hex, first 8 digits as an unsigned number, mod 100. */
   private static boolean inSample(long id, int percent) throws Exception {

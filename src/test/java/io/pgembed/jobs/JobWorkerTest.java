@@ -1,5 +1,6 @@
 package io.pgembed.jobs;
 
+import static io.pgembed.Await.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -49,16 +50,6 @@ public class JobWorkerTest {
     return q.recent(100).stream().filter(j -> j.id() == id).findFirst().orElseThrow();
   }
 
-  /** Waits for a condition, checking it every 50 ms, for at most {@code seconds}. */
-  static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
-      }
-      TimeUnit.MILLISECONDS.sleep(50); // the interval between checks of the condition
-    }
-  }
 
   static BooleanSupplier status(JobQueue q, long id, String status, int attempts) {
     return () -> {

@@ -1,6 +1,7 @@
 package io.pgembed.jobs;
 
-import static io.pgembed.jobs.JobWorkerTest.await;
+import static io.pgembed.db.TestDatabase.count;
+import static io.pgembed.Await.await;
 import static io.pgembed.jobs.JobWorkerTest.job;
 import static io.pgembed.jobs.JobWorkerTest.status;
 import static org.junit.Assert.assertEquals;
@@ -15,7 +16,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -59,13 +59,6 @@ public class WorkerProcessesTest {
     }
   }
 
-  private static long count(String db, String sql) throws Exception {
-    try (Connection c = DriverManager.getConnection(db);
-        ResultSet rs = c.createStatement().executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
 
   @Test
   public void twoWorkerJvmsRunSixJobsExactlyOnce() throws Exception {

@@ -1,6 +1,6 @@
 package io.pgembed.pipeline;
 
-import static io.pgembed.pipeline.PipelineTestSupport.count;
+import static io.pgembed.db.TestDatabase.count;
 import static io.pgembed.pipeline.PipelineTestSupport.execute;
 import static io.pgembed.pipeline.PipelineTestSupport.insert;
 import static io.pgembed.pipeline.PipelineTestSupport.options;

@@ -42,14 +42,6 @@ final class PipelineTestSupport {
     }
   }
 
-  static long count(String jdbcUrl, String sql) throws SQLException {
-    try (Connection c = connect(jdbcUrl);
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
 
   /** Inserts (id, content) rows. */
   static void insert(String jdbcUrl, String table, Map<Long, String> rows) throws SQLException {
