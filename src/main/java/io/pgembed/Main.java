@@ -6,31 +6,29 @@ import io.pgembed.commands.EmbedCommand;
 import io.pgembed.commands.QueueCommands;
 import io.pgembed.commands.RunCommand;
 import io.pgembed.commands.SearchCommand;
+import io.pgembed.options.CanaryReportOptions;
+import io.pgembed.options.DemoOptions;
 import io.pgembed.options.EmbedFileOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.EnqueueOptions;
 import io.pgembed.options.OptionSources;
+import io.pgembed.options.QueueAdminOptions;
 import io.pgembed.options.SearchOptions;
 import io.pgembed.options.WorkerOptions;
+import io.pgembed.pipeline.ExitCode;
 import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The launcher's entry point: {@code java -jar pg-embeddings-bundled.jar [COMMAND] [--option=value ...]}.
- *
- * <ul>
- *   <li>{@code run} (the default): embed the pending rows of a PostgreSQL table;
- *   <li>{@code demo}: the same on an embedded PostgreSQL loaded with this project's files, then a search;
- *   <li>{@code search --query=...}: nearest stored rows by cosine;
- *   <li>{@code embed --input=IN.jsonl --output=OUT.jsonl}: embed JSON Lines with no database.
- * </ul>
- *
- * <p>Exit codes: 0 success, 1 failure, 2 bad input or options, 3 partial (stopped at --timeout).
+ * The launcher's entry point: {@code java -jar pg-embeddings-bundled.jar [COMMAND] [--option=value ...]}. The
+ * commands and what each does are in {@link #usage()}; each parses only its own options. Exit codes:
+ * {@link ExitCode}.
  */
 public final class Main {
-  public static final int EXIT_OK = 0;
-  public static final int EXIT_FAILED = 1;
-  public static final int EXIT_BAD_INPUT = 2;
-  public static final int EXIT_PARTIAL = 3;
+  public static final int EXIT_OK = ExitCode.OK.code();
+  public static final int EXIT_FAILED = ExitCode.FAILED.code();
+  public static final int EXIT_BAD_INPUT = ExitCode.BAD_INPUT.code();
+  public static final int EXIT_PARTIAL = ExitCode.PARTIAL.code();
 
   private Main() {}
 
@@ -57,15 +55,15 @@ public final class Main {
           return code;
         }
         case "canary-report" -> {
-          CanaryCommands.report(OptionSources.parse(rest, System.getenv(), SearchOptions.class));
+          CanaryCommands.report(OptionSources.parse(rest, System.getenv(), CanaryReportOptions.class));
           return EXIT_OK;
         }
         case "promote" -> {
-          CanaryCommands.promote(rest, OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          CanaryCommands.promote(rest, OptionSources.parse(rest, System.getenv(), EnqueueOptions.class));
           return EXIT_OK;
         }
         case "demo" -> {
-          return DemoCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class), Path.of(""));
+          return DemoCommand.run(OptionSources.parse(rest, System.getenv(), DemoOptions.class), Path.of(""));
         }
         case "search" -> {
           SearchCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class));
@@ -76,15 +74,15 @@ public final class Main {
           return EXIT_OK;
         }
         case "enqueue" -> {
-          QueueCommands.enqueue(rest, OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          QueueCommands.enqueue(rest, OptionSources.parse(rest, System.getenv(), EnqueueOptions.class));
           return EXIT_OK;
         }
         case "status" -> {
-          QueueCommands.status(OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          QueueCommands.status(OptionSources.parse(rest, System.getenv(), QueueAdminOptions.class));
           return EXIT_OK;
         }
         case "cancel" -> {
-          return QueueCommands.cancel(OptionSources.parse(rest, System.getenv(), WorkerOptions.class));
+          return QueueCommands.cancel(OptionSources.parse(rest, System.getenv(), QueueAdminOptions.class));
         }
         case "worker" -> {
           return QueueCommands.worker(OptionSources.parse(rest, System.getenv(), WorkerOptions.class), System.getenv());

@@ -1,16 +1,21 @@
 package io.pgembed.commands;
 
 import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.SqlIdentifier;
-import io.pgembed.db.SqlLiteral;
 import io.pgembed.jobs.JobQueue;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.ModelLoader;
+import io.pgembed.options.CanaryOptions;
+import io.pgembed.options.CanaryReportOptions;
+import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.EnqueueOptions;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.options.OptionSources;
-import io.pgembed.options.WorkerOptions;
+import io.pgembed.options.QueueOptions;
+import io.pgembed.options.TableOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
 import java.sql.Connection;
@@ -37,12 +42,21 @@ public final class CanaryCommands {
       int rows, int probes, double meanOverlap, double minOverlap, double meanSelfSimilarity, double minSelfSimilarity,
       double medianSelfSimilarity) {}
 
-  private static final List<String> CANARY_ONLY = List.of("canaryModel", "canaryPercent", "queue", "retries");
+  /** Options of the rollout itself, not passed on to the candidate's run or the re-embedding job. */
+  private static final Set<String> CANARY_ONLY = canaryOnly();
+
+  private static Set<String> canaryOnly() {
+    Set<String> names = new HashSet<>(OptionSources.properties(CanaryOptions.class));
+    names.addAll(OptionSources.properties(QueueOptions.class));
+    names.removeAll(OptionSources.properties(org.apache.beam.sdk.options.PipelineOptions.class));
+    return names;
+  }
 
   private CanaryCommands() {}
 
-  public static SqlIdentifier shadowTable(EmbeddingPipelineOptions o) {
-    return EmbeddingPipeline.targetTable(o).withSuffix("_canary");
+  /** {@code <target>_canary}: where the candidate's vectors go. */
+  public static SqlIdentifier shadowTable(TableOptions o) {
+    return TableOptions.tableNames(o).canary().target();
   }
 
   /** The candidate's run: the same job with the candidate model, the shadow table and the canary sample. */
@@ -59,32 +73,22 @@ public final class CanaryCommands {
    * Compares current and candidate on the canary rows: the overlap of each probe's top-10 neighbours (probes: the
    * --query, else the first 20 canary texts), and the cosine of each row's two vectors where the dimensions match.
    */
-  public static Report report(EmbeddingPipelineOptions o) throws Exception {
+  public static Report report(CanaryReportOptions o) throws Exception {
     if (o.getCanaryModel() == null) {
       throw new BadInputException("canary-report needs --canaryModel (the candidate) besides the run's options");
     }
     ModelLoader currentLoader = ModelOptions.loaderOf(o);
     ModelLoader candidateLoader =
         ModelLoader.builder().model(o.getCanaryModel()).device(o.getDevice()).workers(o.getWorkers()).build();
-    SqlIdentifier source = SqlIdentifier.table(o.getSourceTable(), "--sourceTable");
-    SqlIdentifier id = SqlIdentifier.column(o.getIdColumn(), "--idColumn");
-    SqlIdentifier text = SqlIdentifier.column(o.getTextColumn(), "--textColumn");
-    SqlIdentifier vector = SqlIdentifier.column(o.getEmbeddingColumn(), "--embeddingColumn");
-    String relation = o.getSourceQuery() == null ? source.quoted() : "(" + o.getSourceQuery() + ")";
+    EmbeddingTables tables = EmbeddingTables.of(TableOptions.tableNames(o));
     try (EmbeddingModel current = currentLoader.load();
         EmbeddingModel candidate = candidateLoader.load();
         EmbeddingPredictor pc = current.newPredictor();
         EmbeddingPredictor pn = candidate.newPredictor();
-        Connection c = new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile()).connect();
+        Connection c = DatabaseOptions.database(o).connect();
         Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT e.artifact_id::text, e." + vector.quoted() + "::text, n." + vector.quoted() + "::text, s."
-                    + text.quoted() + "::text FROM " + EmbeddingPipeline.targetTable(o).quoted() + " e JOIN "
-                    + shadowTable(o).quoted() + " n USING (artifact_id) JOIN " + relation + " s ON s." + id.quoted()
-                    + " = e.artifact_id WHERE e.model = " + SqlLiteral.of(current.fingerprint().toString())
-                    + " AND n.model = " + SqlLiteral.of(candidate.fingerprint().toString())
-                    + " ORDER BY e.artifact_id::text")) {
+        ResultSet rs = s.executeQuery(tables.canaryComparisonQuery(
+            tables.canary(), current.fingerprint().toString(), candidate.fingerprint().toString()))) {
       List<float[]> cur = new ArrayList<>();
       List<float[]> cand = new ArrayList<>();
       List<String> texts = new ArrayList<>();
@@ -102,8 +106,8 @@ public final class CanaryCommands {
       for (int i = 0; sameDims && i < self.length; i++) {
         self[i] = SearchCommand.cosine(cur.get(i), cand.get(i));
       }
-      List<String> probes = o instanceof io.pgembed.options.SearchOptions so && so.getQuery() != null
-          ? List.of(so.getQuery())
+      List<String> probes = o.getQuery() != null
+          ? List.of(o.getQuery())
           : texts.subList(0, Math.min(20, texts.size()));
       float[][] qc = pc.embedTexts(probes);
       float[][] qn = pn.embedTexts(probes);
@@ -150,22 +154,16 @@ public final class CanaryCommands {
    * Copies the candidate's canary vectors into the target (upserts: the rows keep a vector throughout) and
    * enqueues the re-embedding of every other row with the candidate. Returns the job's id.
    */
-  public static long promote(String[] args, WorkerOptions o) throws Exception {
+  public static long promote(String[] args, EnqueueOptions o) throws Exception {
     if (o.getCanaryModel() == null) {
       throw new BadInputException("promote needs --canaryModel (the candidate to switch to)");
     }
-    SqlIdentifier target = EmbeddingPipeline.targetTable(o);
-    SqlIdentifier shadow = shadowTable(o);
-    SqlIdentifier vector = SqlIdentifier.column(o.getEmbeddingColumn(), "--embeddingColumn");
-    Database db = new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile());
+    EmbeddingTables tables = EmbeddingTables.of(TableOptions.tableNames(o));
+    Database db = DatabaseOptions.database(o);
     int copied;
     try (Connection c = db.connect();
         Statement s = c.createStatement()) {
-      copied = s.executeUpdate(
-          "INSERT INTO " + target.quoted() + " (artifact_id, " + vector.quoted() + ", model, content_sha256, embedded_at)"
-              + " SELECT artifact_id, " + vector.quoted() + ", model, content_sha256, embedded_at FROM " + shadow.quoted()
-              + " ON CONFLICT (artifact_id) DO UPDATE SET " + vector.quoted() + " = EXCLUDED." + vector.quoted()
-              + ", model = EXCLUDED.model, content_sha256 = EXCLUDED.content_sha256, embedded_at = EXCLUDED.embedded_at");
+      copied = s.executeUpdate(tables.promoteStatement(tables.canary()));
     }
     List<String> job = new ArrayList<>();
     for (String arg : OptionSources.without(args, CANARY_ONLY)) {
@@ -178,7 +176,8 @@ public final class CanaryCommands {
     long id = new JobQueue(db).enqueue(o.getQueue(), job, 1 + o.getRetries());
     System.out.printf(
         "promoted %s: %d canary vectors copied into %s; job %d on queue '%s' re-embeds the rest. Run with --model=%s"
-            + " from now on.%n", o.getCanaryModel(), copied, target, id, o.getQueue(), o.getCanaryModel());
+            + " from now on.%n", o.getCanaryModel(), copied, tables.names().target(), id, o.getQueue(),
+        o.getCanaryModel());
     return id;
   }
 }

@@ -3,9 +3,10 @@ package io.pgembed.commands;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.ModelOptions;
-import io.pgembed.options.SearchOptions;
+import io.pgembed.options.DemoOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
+import io.pgembed.pipeline.RunStatus;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ public final class DemoCommand {
 
   private DemoCommand() {}
 
-  public static int run(SearchOptions o, Path projectRoot) throws Exception {
+  public static int run(DemoOptions o, Path projectRoot) throws Exception {
     List<String[]> chunks = corpus(projectRoot);
     if (chunks.isEmpty()) {
       throw new BadInputException(
@@ -59,7 +60,7 @@ public final class DemoCommand {
       o.setJdbcUrl(url);
       o.setSourceTable("artifacts");
       RunReport report = EmbeddingPipeline.run(o);
-      if (!report.status().equals("complete")) {
+      if (report.status() != RunStatus.COMPLETE) {
         return RunCommand.exitCode(report);
       }
       List<String> queries = o.getQuery() == null ? QUERIES : List.of(o.getQuery());

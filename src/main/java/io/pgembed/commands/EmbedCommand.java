@@ -116,7 +116,7 @@ public final class EmbedCommand {
           truncated += r.truncated();
           real += r.realTokens();
           padded += r.paddedTokens();
-          batches += r.batches();
+          batches += r.forwardPasses();
           ids.clear();
           batchTexts.clear();
         }

@@ -1,12 +1,15 @@
 package io.pgembed.commands;
 
-import io.pgembed.Main;
-import io.pgembed.db.Database;
 import io.pgembed.jobs.JobQueue;
 import io.pgembed.jobs.JobWorker;
 import io.pgembed.jobs.WorkerServer;
+import io.pgembed.options.DatabaseOptions;
+import io.pgembed.options.EnqueueOptions;
 import io.pgembed.options.OptionSources;
+import io.pgembed.options.QueueAdminOptions;
+import io.pgembed.options.QueueOptions;
 import io.pgembed.options.WorkerOptions;
+import io.pgembed.pipeline.ExitCode;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,13 +17,18 @@ import java.util.Set;
 /** {@code enqueue}, {@code status}, {@code cancel} and {@code worker}. */
 public final class QueueCommands {
   /** Options about the queue itself, not passed on to the job. */
-  private static final Set<String> QUEUE_ONLY =
-      Set.of("queue", "concurrency", "retries", "retryDelayMs", "leaseMs", "pollMs", "port", "exitWhenIdle", "job");
+  private static final Set<String> QUEUE_ONLY = queueOnly();
+
+  private static Set<String> queueOnly() {
+    Set<String> names = new java.util.HashSet<>(OptionSources.properties(QueueOptions.class));
+    names.removeAll(OptionSources.properties(org.apache.beam.sdk.options.PipelineOptions.class));
+    return names;
+  }
 
   private QueueCommands() {}
 
   /** Records a job: its parameters are the given pipeline options, without the queue's own. */
-  public static long enqueue(String[] args, WorkerOptions o) throws Exception {
+  public static long enqueue(String[] args, EnqueueOptions o) throws Exception {
     List<String> params = OptionSources.without(args, QUEUE_ONLY);
     if (params.stream().noneMatch(a -> a.startsWith("--sourceTable="))) {
       throw new BadInputException("enqueue needs the job's --sourceTable (and any other pipeline options)");
@@ -30,7 +38,7 @@ public final class QueueCommands {
     return id;
   }
 
-  public static void status(WorkerOptions o) throws Exception {
+  public static void status(QueueAdminOptions o) throws Exception {
     JobQueue q = queue(o);
     System.out.printf("%6s %-10s %-10s %8s %-23s %-23s %-20s %s%n",
         "id", "queue", "status", "attempts", "started", "finished", "worker", "rows / error");
@@ -43,13 +51,13 @@ public final class QueueCommands {
     System.out.printf("queue '%s': %d queued, %d running%n", o.getQueue(), counts.get("queued"), counts.get("running"));
   }
 
-  public static int cancel(WorkerOptions o) throws Exception {
+  public static int cancel(QueueAdminOptions o) throws Exception {
     if (o.getJob() == null) {
       throw new BadInputException("cancel needs --job=ID (see 'status')");
     }
     boolean done = queue(o).cancel(o.getJob());
     System.out.println(done ? "cancelled job " + o.getJob() : "job " + o.getJob() + " is not queued or running");
-    return done ? Main.EXIT_OK : Main.EXIT_BAD_INPUT;
+    return (done ? ExitCode.OK : ExitCode.BAD_INPUT).code();
   }
 
   public static int worker(WorkerOptions o, Map<String, String> env) throws Exception {
@@ -61,13 +69,10 @@ public final class QueueCommands {
       Runtime.getRuntime().addShutdownHook(new Thread(worker::stop));
       worker.run();
     }
-    return Main.EXIT_OK;
+    return ExitCode.OK.code();
   }
 
-  private static JobQueue queue(WorkerOptions o) throws Exception {
-    if (o.getJdbcUrl() == null) {
-      throw new BadInputException("--jdbcUrl is required: the database that holds the queue");
-    }
-    return new JobQueue(new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile()));
+  private static JobQueue queue(DatabaseOptions o) throws java.sql.SQLException {
+    return new JobQueue(DatabaseOptions.database(o));
   }
 }

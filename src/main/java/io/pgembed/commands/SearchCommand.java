@@ -1,13 +1,13 @@
 package io.pgembed.commands;
 
 import io.pgembed.db.Database;
-import io.pgembed.db.SqlIdentifier;
-import io.pgembed.db.SqlLiteral;
+import io.pgembed.db.EmbeddingTables;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
+import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.options.SearchOptions;
-import io.pgembed.pipeline.EmbeddingPipeline;
+import io.pgembed.options.TableOptions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -50,24 +50,12 @@ public final class SearchCommand {
   }
 
   static List<Hit> search(SearchOptions o, float[] query, String fingerprint) throws SQLException {
-    if (o.getJdbcUrl() == null || o.getSourceTable() == null) {
-      throw new BadInputException("search needs --jdbcUrl and --sourceTable (and --targetTable if not the default)");
-    }
     if (o.getTop() < 1) {
       throw new BadInputException("--top must be >= 1, but was " + o.getTop());
     }
-    SqlIdentifier source = SqlIdentifier.table(o.getSourceTable(), "--sourceTable");
-    SqlIdentifier id = SqlIdentifier.column(o.getIdColumn(), "--idColumn");
-    SqlIdentifier text = SqlIdentifier.column(o.getTextColumn(), "--textColumn");
-    SqlIdentifier target = EmbeddingPipeline.targetTable(o);
-    SqlIdentifier vector = SqlIdentifier.column(o.getEmbeddingColumn(), "--embeddingColumn");
-    String relation = o.getSourceQuery() == null ? source.quoted() : "(" + o.getSourceQuery() + ")";
-    String sql =
-        "SELECT e.artifact_id::text, e." + vector.quoted() + "::text, left(s." + text.quoted() + "::text, 500)"
-            + " FROM " + target.quoted() + " e JOIN " + relation + " s ON s." + id.quoted() + " = e.artifact_id"
-            + " WHERE e.model = " + SqlLiteral.of(fingerprint);
+    Database db = DatabaseOptions.database(o);
+    String sql = EmbeddingTables.of(TableOptions.tableNames(o)).searchQuery(fingerprint);
     PriorityQueue<Hit> best = new PriorityQueue<>(Comparator.comparingDouble(Hit::score));
-    Database db = new Database(o.getJdbcUrl(), o.getUsername(), o.getPasswordFile());
     try (Connection c = db.connect()) {
       c.setAutoCommit(false); // a cursor, not the whole table in memory
       try (Statement s = c.createStatement()) {

@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The tables around the source: checks the source and its columns, creates the embeddings and failures tables if
- * they are missing, and learns the id type and vector column type. Runs before any data is read, so a wrong name
+ * What the database says about the job's tables ({@link EmbeddingTables#prepare}): checks the source and its
+ * columns, creates the embeddings and failures tables if they are missing (with {@link EmbeddingTables}' DDL), and
+ * learns the id type and vector column type. Runs before any data is read, so a wrong name
  * or a vector dimension mismatch fails the job at start-up.
  */
 public final class EmbeddingSchema {
@@ -38,20 +39,16 @@ public final class EmbeddingSchema {
 
   private EmbeddingSchema() {}
 
-  public static Layout prepare(
-      Connection c,
-      SqlIdentifier source,
-      SqlIdentifier idColumn,
-      SqlIdentifier textColumn,
-      String sourceQuery,
-      SqlIdentifier target,
-      SqlIdentifier embeddingColumn,
-      SqlIdentifier failures,
-      int dimension)
-      throws SQLException {
+  static Layout prepare(Connection c, EmbeddingTables tables, int dimension) throws SQLException {
+    TableNames n = tables.names();
+    SqlIdentifier source = n.source();
+    SqlIdentifier idColumn = n.idColumn();
+    SqlIdentifier textColumn = n.textColumn();
+    SqlIdentifier target = n.target();
+    SqlIdentifier embeddingColumn = n.embeddingColumn();
     checkStandardStrings(c);
     String idType;
-    if (sourceQuery == null) {
+    if (n.sourceQuery() == null) {
       if (!exists(c, source)) {
         throw new IllegalArgumentException(
             "--sourceTable=" + source + " does not exist (or is not visible to this user); check the name and schema");
@@ -62,8 +59,8 @@ public final class EmbeddingSchema {
         LOG.info("--textColumn={} has type {}; it is embedded as its text form", textColumn, textType);
       }
     } else {
-      idType = queryColumnType(c, sourceQuery, idColumn);
-      queryColumnType(c, sourceQuery, textColumn);
+      idType = queryColumnType(c, n.sourceQuery(), idColumn);
+      queryColumnType(c, n.sourceQuery(), textColumn);
     }
     if (!ID_TYPES.contains(idType)) {
       throw new IllegalArgumentException(
@@ -72,27 +69,10 @@ public final class EmbeddingSchema {
     }
     try (Statement s = c.createStatement()) {
       if (!exists(c, target)) {
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS " + target.quoted() + " ("
-                + "artifact_id " + Layout.idCastType(idType) + " PRIMARY KEY, "
-                + embeddingColumn.quoted() + " real[] NOT NULL, "
-                + "model text NOT NULL, "
-                + "content_sha256 bytea, "
-                + "embedded_at timestamptz NOT NULL DEFAULT now())");
+        s.execute(tables.createTargetStatement(Layout.idCastType(idType)));
         LOG.info("Created {} (artifact_id {}, {} real[])", target, idType, embeddingColumn);
       }
-      s.execute(
-          "CREATE TABLE IF NOT EXISTS " + failures.quoted() + " ("
-              + "target_table text NOT NULL, "
-              + "artifact_id text NOT NULL, "
-              + "model text NOT NULL, "
-              + "error_class text NOT NULL, "
-              + "message text, "
-              + "attempts integer NOT NULL, "
-              + "content_sha256 bytea, "
-              + "first_failed_at timestamptz NOT NULL DEFAULT now(), "
-              + "last_failed_at timestamptz NOT NULL DEFAULT now(), "
-              + "PRIMARY KEY (target_table, artifact_id, model))");
+      s.execute(tables.createFailuresStatement());
     }
     String vectorType = columnType(c, target, embeddingColumn, "--embeddingColumn");
     boolean pgvector = vectorType.startsWith("vector");

@@ -1,191 +1,141 @@
 package io.pgembed.embed;
 
-import io.pgembed.model.EmbeddingModel;
+import static io.pgembed.metrics.EmbeddingMetrics.FORWARD_PASSES;
+import static io.pgembed.metrics.EmbeddingMetrics.GROUP_LATENCY_MS;
+import static io.pgembed.metrics.EmbeddingMetrics.GROUP_SIZE;
+import static io.pgembed.metrics.EmbeddingMetrics.GROUP_SPLITS;
+import static io.pgembed.metrics.EmbeddingMetrics.PADDED_TOKENS;
+import static io.pgembed.metrics.EmbeddingMetrics.ROWS_DEFERRED;
+import static io.pgembed.metrics.EmbeddingMetrics.ROWS_EMBEDDED;
+import static io.pgembed.metrics.EmbeddingMetrics.ROWS_FAILED;
+import static io.pgembed.metrics.EmbeddingMetrics.ROWS_SKIPPED;
+import static io.pgembed.metrics.EmbeddingMetrics.TOKENS;
+import static io.pgembed.metrics.EmbeddingMetrics.TRUNCATED_INPUTS;
+
+import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.LengthSortedBatches;
-import io.pgembed.model.ModelLoader;
-import io.pgembed.model.Tokenized;
-import io.pgembed.read.Artifact;
+import io.pgembed.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
-import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Distribution;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 
 /**
- * Embeds a batch of rows with the JVM's shared model ({@link SharedModels}); each DoFn instance has its own
- * predictor. Rows with NULL or blank text are skipped and recorded. If a batch throws, it is split in halves and
- * each half retried, down to single rows, so one poison row cannot fail its neighbours; a row that fails alone goes
- * to the {@link #FAILED} output with its error. After the run's deadline, batches are counted as deferred and left
- * pending.
+ * Embeds one group of texts with the JVM's shared model ({@link SharedModels}); each DoFn instance has its own
+ * predictor. NULL or blank texts are skipped with their reason. If the model throws, the group is split in halves
+ * and each half retried, down to single texts, so one poison text cannot fail its neighbours; a text that fails
+ * alone goes to the failed output with its error. After the deadline, groups go to the deferred output unembedded.
  */
-public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, EmbeddedRow> {
-  public static final String NAMESPACE = "pgembed";
-  /** Per-JVM counters, {@code rows_embedded@pid@host} and {@code models_loaded@pid@host}: see {@link #jvmName()}. */
-  public static final String WORKERS_NAMESPACE = "pgembed.workers";
-  public static final TupleTag<EmbeddedRow> EMBEDDED = new TupleTag<>() {};
-  public static final TupleTag<FailedRow> FAILED = new TupleTag<>() {};
-
-  private static final Counter EMBEDDED_ROWS = Metrics.counter(NAMESPACE, "rows_embedded");
-  private static final Counter SKIPPED_ROWS = Metrics.counter(NAMESPACE, "rows_skipped");
-  private static final Counter FAILED_ROWS = Metrics.counter(NAMESPACE, "rows_failed");
-  private static final Counter DEFERRED_ROWS = Metrics.counter(NAMESPACE, "rows_deferred");
-  private static final Counter BATCHES = Metrics.counter(NAMESPACE, "batches");
-  private static final Counter BATCH_SPLITS = Metrics.counter(NAMESPACE, "batch_splits");
-  private static final Counter TOKENS = Metrics.counter(NAMESPACE, "tokens");
-  private static final Counter PADDED_TOKENS = Metrics.counter(NAMESPACE, "padded_tokens");
-  private static final Counter TRUNCATED = Metrics.counter(NAMESPACE, "truncated_inputs");
-  private static final Distribution BATCH_SIZE = Metrics.distribution(NAMESPACE, "batch_size");
-  private static final Distribution BATCH_LATENCY_MS = Metrics.distribution(NAMESPACE, "batch_latency_ms");
-  private static final int MAX_MESSAGE = 2000;
-
-  private final ModelLoader loader;
+final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, KV<K, float[]>> {
+  private final ModelSpec spec;
   private final int batchSize;
   private final int maxBatchTokens;
-  private final String failOnTextMatching;
   private final long deadlineMillis;
+  private final TupleTag<KV<K, float[]>> embeddedTag;
+  private final TupleTag<KV<K, EmbeddingFailure>> failedTag;
+  private final TupleTag<KV<K, String>> deferredTag;
   private transient EmbeddingPredictor predictor;
   private transient Semaphore forwardPasses;
-  private transient Pattern failPattern;
   private transient Counter jvmRows;
   private transient Counter jvmModelLoads;
 
-  /**
-   * {@code deadlineMillis}: the epoch time of --timeout (0: none). Batches that arrive after it are not embedded and
-   * produce nothing, so their rows stay pending for the next run, while everything embedded before it still flows
-   * to the writer: the run drains instead of being killed with vectors in flight.
-   */
-  public EmbedBatchFn(
-      ModelLoader loader, int batchSize, int maxBatchTokens, String failOnTextMatching, long deadlineMillis) {
-    this.loader = loader;
-    this.deadlineMillis = deadlineMillis;
+  EmbedBatchFn(
+      ModelSpec spec, int batchSize, int maxBatchTokens, long deadlineMillis, TupleTag<KV<K, float[]>> embeddedTag,
+      TupleTag<KV<K, EmbeddingFailure>> failedTag, TupleTag<KV<K, String>> deferredTag) {
+    this.spec = spec;
     this.batchSize = batchSize;
     this.maxBatchTokens = maxBatchTokens;
-    this.failOnTextMatching = failOnTextMatching;
+    this.deadlineMillis = deadlineMillis;
+    this.embeddedTag = embeddedTag;
+    this.failedTag = failedTag;
+    this.deferredTag = deferredTag;
   }
 
   @Setup
   public void setup() {
-    EmbeddingModel model = SharedModels.acquire(loader);
-    predictor = model.newPredictor();
-    forwardPasses = SharedModels.forwardPasses(loader);
-    failPattern = failOnTextMatching == null ? null : Pattern.compile(failOnTextMatching);
-    jvmRows = Metrics.counter(WORKERS_NAMESPACE, "rows_embedded@" + jvmName());
-    jvmModelLoads = Metrics.counter(WORKERS_NAMESPACE, "models_loaded@" + jvmName());
-  }
-
-  /** This JVM as {@code pid@host}: the report names the processes that did the embedding. */
-  public static String jvmName() {
-    return JvmName.NAME;
-  }
-
-  private static final class JvmName {
-    static final String NAME = compute();
-
-    private static String compute() {
-      String host;
-      try {
-        host = java.net.InetAddress.getLocalHost().getHostName();
-      } catch (java.io.IOException e) {
-        host = "unknown-host";
-      }
-      return ProcessHandle.current().pid() + "@" + host;
-    }
+    predictor = SharedModels.acquire(spec).newPredictor();
+    forwardPasses = SharedModels.forwardPasses(spec);
+    jvmRows = EmbeddingMetrics.jvmRowsEmbedded();
+    jvmModelLoads = EmbeddingMetrics.jvmModelLoads();
   }
 
   @ProcessElement
-  public void process(@Element KV<Integer, Iterable<Artifact>> batch, MultiOutputReceiver out) {
+  public void process(@Element KV<Integer, Iterable<KV<K, String>>> group, MultiOutputReceiver out) {
     long loads = SharedModels.takeUnreportedLoads();
     if (loads > 0) {
       jvmModelLoads.inc(loads);
     }
     if (deadlineMillis > 0 && System.currentTimeMillis() > deadlineMillis) {
-      long n = 0;
-      for (Artifact ignored : batch.getValue()) {
-        n++;
+      for (KV<K, String> row : group.getValue()) {
+        ROWS_DEFERRED.inc();
+        out.get(deferredTag).output(row);
       }
-      DEFERRED_ROWS.inc(n);
       return;
     }
-    List<Artifact> rows = new ArrayList<>();
-    for (Artifact a : batch.getValue()) {
-      if (a.text() == null) {
-        skip(a, FailedRow.SKIPPED_NULL, "the text column is NULL", out);
-      } else if (a.text().isBlank()) {
-        skip(a, FailedRow.SKIPPED_BLANK, "the text is empty or only whitespace", out);
+    List<KV<K, String>> rows = new ArrayList<>();
+    for (KV<K, String> row : group.getValue()) {
+      if (row.getValue() == null) {
+        skip(row, EmbeddingFailure.SKIPPED_NULL, "the text column is NULL", out);
+      } else if (row.getValue().isBlank()) {
+        skip(row, EmbeddingFailure.SKIPPED_BLANK, "the text is empty or only whitespace", out);
       } else {
-        rows.add(a);
+        rows.add(row);
       }
     }
     if (!rows.isEmpty()) {
+      long start = System.nanoTime();
       embedOrSplit(rows, out);
+      GROUP_SIZE.update(rows.size());
+      GROUP_LATENCY_MS.update((System.nanoTime() - start) / 1_000_000);
     }
   }
 
-  private void skip(Artifact a, String reason, String message, MultiOutputReceiver out) {
-    SKIPPED_ROWS.inc();
-    out.get(FAILED).output(new FailedRow(a.id(), reason, message, false, a.contentSha256()));
+  private void skip(KV<K, String> row, String reason, String message, MultiOutputReceiver out) {
+    ROWS_SKIPPED.inc();
+    out.get(failedTag).output(KV.of(row.getKey(), new EmbeddingFailure(reason, message, false)));
   }
 
-  private void embedOrSplit(List<Artifact> rows, MultiOutputReceiver out) {
-    long start = System.nanoTime();
+  private void embedOrSplit(List<KV<K, String>> rows, MultiOutputReceiver out) {
     LengthSortedBatches.Result r;
     try {
       List<String> texts = new ArrayList<>(rows.size());
-      for (Artifact a : rows) {
-        if (failPattern != null && failPattern.matcher(a.text()).find()) {
-          throw new InjectedFailure("--failOnTextMatching matched a text of this batch");
-        }
-        texts.add(a.text());
+      for (KV<K, String> row : rows) {
+        texts.add(row.getValue());
       }
       // Tokenizing (multi-threaded in Rust) beside a forward pass (OpenMP threads that spin) slows both down:
       // a worker does one or the other.
       forwardPasses.acquireUninterruptibly();
       try {
-        List<Tokenized> tokens = predictor.tokenizer().tokenize(texts);
-        r = LengthSortedBatches.embed(predictor, tokens, batchSize, maxBatchTokens);
+        r = predictor.embedAll(texts, batchSize, maxBatchTokens);
       } finally {
         forwardPasses.release();
       }
     } catch (RuntimeException e) {
       if (rows.size() == 1) {
-        Artifact a = rows.get(0);
-        FAILED_ROWS.inc();
-        String message = String.valueOf(e.getMessage());
-        out.get(FAILED)
-            .output(
-                new FailedRow(
-                    a.id(),
-                    e.getClass().getName(),
-                    message.length() > MAX_MESSAGE ? message.substring(0, MAX_MESSAGE) : message,
-                    true,
-                    a.contentSha256()));
+        ROWS_FAILED.inc();
+        out.get(failedTag).output(KV.of(rows.get(0).getKey(), EmbeddingFailure.of(e)));
         return;
       }
-      // One bad row must not fail the others: retry each half on its own.
-      BATCH_SPLITS.inc();
+      // One bad text must not fail the others: retry each half on its own.
+      GROUP_SPLITS.inc();
       int half = rows.size() / 2;
       embedOrSplit(rows.subList(0, half), out);
       embedOrSplit(rows.subList(half, rows.size()), out);
       return;
     }
     for (int i = 0; i < rows.size(); i++) {
-      Artifact a = rows.get(i);
-      out.get(EMBEDDED).output(new EmbeddedRow(a.id(), r.vectors()[i], a.contentSha256()));
+      out.get(embeddedTag).output(KV.of(rows.get(i).getKey(), r.vectors()[i]));
     }
-    EMBEDDED_ROWS.inc(rows.size());
+    ROWS_EMBEDDED.inc(rows.size());
     jvmRows.inc(rows.size());
-    BATCHES.inc(r.batches());
+    FORWARD_PASSES.inc(r.forwardPasses());
     TOKENS.inc(r.realTokens());
     PADDED_TOKENS.inc(r.paddedTokens());
-    TRUNCATED.inc(r.truncated());
-    BATCH_SIZE.update(rows.size());
-    BATCH_LATENCY_MS.update((System.nanoTime() - start) / 1_000_000);
+    TRUNCATED_INPUTS.inc(r.truncated());
   }
 
   @Teardown
@@ -193,14 +143,7 @@ public final class EmbedBatchFn extends DoFn<KV<Integer, Iterable<Artifact>>, Em
     if (predictor != null) {
       predictor.close();
       predictor = null;
-      SharedModels.release(loader);
-    }
-  }
-
-  /** What {@code --failOnTextMatching} throws. */
-  public static final class InjectedFailure extends RuntimeException {
-    InjectedFailure(String message) {
-      super(message);
+      SharedModels.release(spec);
     }
   }
 }

@@ -1,7 +1,8 @@
 package io.pgembed.embed;
 
 import io.pgembed.model.EmbeddingModel;
-import io.pgembed.model.ModelLoader;
+import io.pgembed.metrics.EmbeddingMetrics;
+import io.pgembed.model.ModelSpec;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
@@ -9,12 +10,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One loaded model per configuration per JVM, shared by every DoFn instance (thread) that uses it: reference
+ * One loaded model per {@link ModelSpec} per JVM, shared by every DoFn instance (thread) that uses it: reference
  * counted, and closed when the last user tears down, so that native memory is freed.
+ *
+ * <pre>{@code
+ * EmbeddingModel model = SharedModels.acquire(spec);   // @Setup
+ * SharedModels.release(spec);                          // @Teardown
+ * }</pre>
  */
 public final class SharedModels {
   private static final Logger LOG = LoggerFactory.getLogger(SharedModels.class);
-  private static final Map<ModelLoader, Entry> MODELS = new HashMap<>();
+  private static final Map<ModelSpec, Entry> MODELS = new HashMap<>();
   private static long loads;
   private static long loadsReported;
 
@@ -31,26 +37,26 @@ public final class SharedModels {
 
   private SharedModels() {}
 
-  public static synchronized EmbeddingModel acquire(ModelLoader loader) {
-    Entry e = MODELS.get(loader);
+  public static synchronized EmbeddingModel acquire(ModelSpec spec) {
+    Entry e = MODELS.get(spec);
     if (e == null) {
-      e = new Entry(loader.load(), loader.workers());
-      MODELS.put(loader, e);
+      e = new Entry(spec.load(), spec.workers());
+      MODELS.put(spec, e);
       loads++;
-      LOG.info("Loaded {} in JVM {} (classloader {})", e.model.fingerprint(), EmbedBatchFn.jvmName(),
+      LOG.info("Loaded {} in JVM {} (classloader {})", e.model.fingerprint(), EmbeddingMetrics.jvmName(),
           SharedModels.class.getClassLoader());
     }
     e.users++;
     return e.model;
   }
 
-  public static synchronized void release(ModelLoader loader) {
-    Entry e = MODELS.get(loader);
+  public static synchronized void release(ModelSpec spec) {
+    Entry e = MODELS.get(spec);
     if (e == null) {
       return;
     }
     if (--e.users == 0) {
-      MODELS.remove(loader);
+      MODELS.remove(spec);
       e.model.close();
       LOG.info("Closed {}: its last user tore down", e.model.fingerprint());
     }
@@ -60,9 +66,9 @@ public final class SharedModels {
    * At most {@code --workers} forward passes run at once per JVM, whatever the runner's thread count: the thread
    * counts of libtorch were chosen for that many (cores / workers each), and more would oversubscribe the CPU.
    */
-  public static Semaphore forwardPasses(ModelLoader loader) {
+  public static Semaphore forwardPasses(ModelSpec spec) {
     synchronized (SharedModels.class) {
-      Entry e = MODELS.get(loader);
+      Entry e = MODELS.get(spec);
       if (e == null) {
         throw new IllegalStateException("forwardPasses() before acquire()");
       }
@@ -71,15 +77,15 @@ public final class SharedModels {
   }
 
   /** Models loaded in this JVM (this classloader) since the last call: each load is reported once, in a metric. */
-  static synchronized long takeUnreportedLoads() {
+  public static synchronized long takeUnreportedLoads() {
     long n = loads - loadsReported;
     loadsReported = loads;
     return n;
   }
 
-  /** Users of the model for {@code loader} in this JVM (0 when not loaded). */
-  public static synchronized int users(ModelLoader loader) {
-    Entry e = MODELS.get(loader);
+  /** Users of the model for {@code spec} in this JVM (0 when not loaded). */
+  public static synchronized int users(ModelSpec spec) {
+    Entry e = MODELS.get(spec);
     return e == null ? 0 : e.users;
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgembed.db.Database;
 import io.pgembed.embed.SharedModels;
 import io.pgembed.model.ModelLoader;
+import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.options.FlinkSettings;
@@ -11,6 +12,7 @@ import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
+import io.pgembed.pipeline.RunStatus;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,9 +73,6 @@ public final class JobWorker implements AutoCloseable {
     if ("false".equalsIgnoreCase(env.getOrDefault("PGFLOW_ENABLED", "true"))) {
       throw new IllegalArgumentException("PGFLOW_ENABLED=false: the job queue is switched off here; unset it to run a worker");
     }
-    if (options.getJdbcUrl() == null) {
-      throw new IllegalArgumentException("--jdbcUrl is required: the database that holds the queue");
-    }
     if (options.getConcurrency() < 1 || options.getRetries() < 0 || options.getLeaseMs() < 1000) {
       throw new IllegalArgumentException(
           "--concurrency must be >= 1, --retries >= 0 and --leaseMs >= 1000, but were " + options.getConcurrency()
@@ -81,7 +80,7 @@ public final class JobWorker implements AutoCloseable {
     }
     this.options = options;
     this.env = env;
-    this.database = new Database(options.getJdbcUrl(), options.getUsername(), options.getPasswordFile());
+    this.database = DatabaseOptions.database(options);
     this.queue = new JobQueue(database);
     this.name = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
     this.defaultModel = ModelOptions.loaderOf(options);
@@ -180,7 +179,7 @@ public final class JobWorker implements AutoCloseable {
       EmbeddingPipelineOptions o =
           OptionSources.parse(args.toArray(new String[0]), env, EmbeddingPipelineOptions.class);
       RunReport report = EmbeddingPipeline.run(o, () -> lost.contains(job.id()));
-      if (report.status().equals("cancelled")) {
+      if (report.status().queueOutcome() == RunStatus.QueueOutcome.NOT_OURS) {
         stats.jobsStopped.incrementAndGet();
         LOG.warn("Job {} was cancelled (or reclaimed) while running: stopped its pipeline", job.id());
         return;
@@ -190,14 +189,14 @@ public final class JobWorker implements AutoCloseable {
       stats.lastJobSeconds = report.wallSeconds();
       stats.lastJobRowsPerSecond = report.embeddingsPerSecond();
       String metrics = JSON.writeValueAsString(report.toMap());
-      if (report.status().equals("complete")) {
+      if (report.status().queueOutcome() == RunStatus.QueueOutcome.SUCCEEDED) {
         if (queue.succeed(job.id(), name, metrics)) {
           stats.jobsSucceeded.incrementAndGet();
         } else {
           LOG.warn("Job {} finished but is no longer ours (cancelled or reclaimed): result not recorded", job.id());
         }
       } else {
-        String error = report.status().equals("partial")
+        String error = report.status() == RunStatus.PARTIAL
             ? "partial: stopped at --timeout=" + o.getTimeout() + " ms, " + report.stillPending() + " rows still pending"
             : "failed: " + report.error();
         recordFailure(job, error, metrics, retryDelay);

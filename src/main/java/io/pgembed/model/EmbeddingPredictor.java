@@ -15,6 +15,14 @@ public interface EmbeddingPredictor extends AutoCloseable {
     return embed(new TokenBatch(tokenizer().tokenize(texts)));
   }
 
+  /**
+   * Tokenizes the texts and embeds them in length-sorted forward passes of at most {@code batchSize} texts and
+   * {@code maxBatchTokens} token slots (0: no cap): what the pipeline's embed step calls for each group of rows.
+   */
+  default LengthSortedBatches.Result embedAll(List<String> texts, int batchSize, int maxBatchTokens) {
+    return LengthSortedBatches.embed(this, tokenizer().tokenize(texts), batchSize, maxBatchTokens);
+  }
+
   @Override
   default void close() {}
 }

@@ -18,7 +18,7 @@ public final class LengthSortedBatches {
   private LengthSortedBatches() {}
 
   /** The result of one {@link #embed} call. */
-  public record Result(float[][] vectors, int batches, long realTokens, long paddedTokens, int truncated) {}
+  public record Result(float[][] vectors, int forwardPasses, long realTokens, long paddedTokens, int truncated) {}
 
   public static Result embed(EmbeddingPredictor predictor, List<Tokenized> texts, int batchSize) {
     return embed(predictor, texts, batchSize, 0);

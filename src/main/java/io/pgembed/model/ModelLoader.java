@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +33,7 @@ import org.slf4j.LoggerFactory;
 public record ModelLoader(
     String model, String device, String pooling, Boolean normalize, int maxLength, int intraOpThreads,
     int interOpThreads, int workers)
-    implements Serializable {
+    implements ModelSpec {
   private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -44,6 +43,7 @@ public record ModelLoader(
   static final int BUNDLED_MAX_LENGTH = 256;
 
   /** The same model on the CPU (same fingerprint: the device is not part of it). */
+  @Override
   public ModelLoader onCpu() {
     return new ModelLoader(model, "cpu", pooling, normalize, maxLength, intraOpThreads, interOpThreads, workers);
   }
@@ -67,6 +67,7 @@ public record ModelLoader(
   }
 
   /** Loads the model onto its device. Fails before any data is read if the device or the files are wrong. */
+  @Override
   public EmbeddingModel load() {
     TorchThreads.configure(intraOpThreads, interOpThreads, workers);
     Device dev = DeviceSpec.resolve(device);

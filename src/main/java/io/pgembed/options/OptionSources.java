@@ -9,9 +9,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.lang.reflect.Method;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Merges the sources of option values, highest first: the command line, the environment, the profile
@@ -22,6 +27,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
  * }</pre>
  */
 public final class OptionSources {
+  private static final Logger LOG = LoggerFactory.getLogger(OptionSources.class);
   /** The seed system's environment variables and the options they set. */
   static final Map<String, String> ENVIRONMENT = new LinkedHashMap<>();
 
@@ -41,23 +47,32 @@ public final class OptionSources {
   private OptionSources() {}
 
   public static <T extends PipelineOptions> T parse(String[] args, Map<String, String> env, Class<T> type) {
+    Set<String> accepted = properties(type);
     Map<String, String> merged = new LinkedHashMap<>();
     Map<String, String> commandLine = new LinkedHashMap<>();
     List<String> passThrough = new ArrayList<>();
     for (String a : args) {
-      if (a.startsWith("--") && a.contains("=")) {
-        commandLine.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+      String name = a.startsWith("--") ? a.substring(2).split("=", 2)[0] : null;
+      if (name != null && OURS.contains(name) && !accepted.contains(name)) {
+        // An option of another command: accepted before each command parsed only its own options.
+        LOG.warn("--{} is not an option of this command and is ignored (deprecated: a later release refuses it)", name);
+      } else if (a.startsWith("--") && a.contains("=")) {
+        commandLine.put(name, a.substring(a.indexOf('=') + 1));
       } else {
         passThrough.add(a); // boolean flags (--verbose), --help: Beam parses them
       }
     }
     String profile = commandLine.get("profile");
     if (profile != null) {
-      merged.putAll(readProfile(profile));
+      readProfile(profile).forEach((k, v) -> {
+        if (accepted.contains(k) || !OURS.contains(k)) {
+          merged.put(k, v); // a profile is shared by the commands: each takes the entries it has
+        }
+      });
     }
     for (Map.Entry<String, String> e : ENVIRONMENT.entrySet()) {
       String v = env.get(e.getKey());
-      if (v != null && !v.isBlank() && hasProperty(type, e.getValue())) {
+      if (v != null && !v.isBlank() && accepted.contains(e.getValue())) {
         merged.put(e.getValue(), v.trim());
       }
     }
@@ -71,9 +86,52 @@ public final class OptionSources {
       directRunnerDefaults(m, merged.keySet());
     }
     FlinkSettings.applyDefaults(
-        options, merged.keySet(), options instanceof EmbeddingPipelineOptions e && Boolean.TRUE.equals(e.getContinuous()));
+        options, merged.keySet(), options instanceof RunOptions r && Boolean.TRUE.equals(r.getContinuous()));
     return options;
   }
+
+  /** The option names (properties) of an options interface, its own and every one it extends, Beam's included. */
+  public static Set<String> properties(Class<? extends PipelineOptions> type) {
+    Set<String> out = new TreeSet<>();
+    for (Method m : type.getMethods()) {
+      String p = propertyName(m);
+      if (p != null) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  /** The options this project defines (in this package), across every command. */
+  private static Set<String> ours() {
+    Set<String> out = new TreeSet<>();
+    for (Class<? extends PipelineOptions> t :
+        List.of(EmbeddingPipelineOptions.class, QueryOptions.class, QueueOptions.class, EmbedFileOptions.class)) {
+      for (Method m : t.getMethods()) {
+        String p = propertyName(m);
+        if (p != null && m.getDeclaringClass().getPackageName().equals(OptionSources.class.getPackageName())) {
+          out.add(p);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String propertyName(Method m) {
+    String n = m.getName();
+    if (m.getParameterCount() != 0 || m.isDefault() || java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
+      return null;
+    }
+    if (n.startsWith("get") && n.length() > 3) {
+      return Character.toLowerCase(n.charAt(3)) + n.substring(4);
+    }
+    if (n.startsWith("is") && n.length() > 2) {
+      return Character.toLowerCase(n.charAt(2)) + n.substring(3);
+    }
+    return null;
+  }
+
+  private static final Set<String> OURS = ours();
 
   /**
    * DirectRunner settings for an embedding job, unless given: its immutability and encodability checks (debugging
@@ -81,7 +139,7 @@ public final class OptionSources {
    * many forward passes run at once and more threads only compete with them for the CPU. Measured on 1000 texts
    * (2 cores): 41 -> 48-54 rows/s. TestPipeline keeps its own options, so tests still run with the checks.
    */
-  private static void directRunnerDefaults(ModelOptions m, java.util.Set<String> given) {
+  private static void directRunnerDefaults(ModelOptions m, Set<String> given) {
     DirectOptions direct = m.as(DirectOptions.class);
     if (!given.contains("enforceImmutability")) {
       direct.setEnforceImmutability(false);
@@ -104,16 +162,6 @@ public final class OptionSources {
       }
     }
     return out;
-  }
-
-  private static boolean hasProperty(Class<?> type, String property) {
-    String getter = "get" + Character.toUpperCase(property.charAt(0)) + property.substring(1);
-    try {
-      type.getMethod(getter);
-      return true;
-    } catch (NoSuchMethodException e) {
-      return false;
-    }
   }
 
   /** {@code NAME} means {@code pipelines/NAME.properties}; anything with a slash or .properties is a path. */

@@ -1,13 +1,14 @@
 package io.pgembed.read;
 
-import io.pgembed.pipeline.EmbeddingPlan;
+import io.pgembed.db.DataSourceFn;
+import io.pgembed.db.Database;
+import io.pgembed.db.RowKey;
+import io.pgembed.metrics.EmbeddingMetrics;
 import java.util.Arrays;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
 import org.apache.beam.sdk.state.TimeDomain;
@@ -34,49 +35,76 @@ import org.joda.time.Instant;
  * content hash it last passed on and drops the same content for {@code inFlightExpiry}, after which a row that is
  * still pending (its write failed, or it failed with attempts left) is passed on again.
  */
-public final class ContinuousSource extends PTransform<PBegin, PCollection<Artifact>> {
-  private final EmbeddingPlan plan;
+public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<RowKey, String>>> {
+  private final Database database;
+  private final String query;
   private final Duration pollInterval;
   private final Duration inFlightExpiry;
 
-  public ContinuousSource(EmbeddingPlan plan, Duration pollInterval, Duration inFlightExpiry) {
+  /** Reads {@code query} (columns id, text, sha) every {@code pollInterval}. */
+  public ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry) {
     if (pollInterval.getMillis() < 100) {
       throw new IllegalArgumentException("pollInterval must be >= 100 ms, but was " + pollInterval.getMillis() + " ms");
     }
-    this.plan = plan;
+    this.database = database;
+    this.query = query;
     this.pollInterval = pollInterval;
     this.inFlightExpiry = inFlightExpiry;
   }
 
   @Override
-  public PCollection<Artifact> expand(PBegin input) {
+  public PCollection<KV<RowKey, String>> expand(PBegin input) {
     return input
         .apply("Poll", PeriodicImpulse.create().withInterval(pollInterval))
         .apply("Count polls", ParDo.of(new CountPollsFn()))
         .apply(
             "Read pending rows",
-            JdbcIO.<Instant, Artifact>readAll()
-                .withDataSourceProviderFn(new ArtifactSource.DataSourceFn(plan.database()))
-                .withQuery(plan.pendingQuery())
+            JdbcIO.<Instant, KV<RowKey, String>>readAll()
+                .withDataSourceProviderFn(new DataSourceFn(database))
+                .withQuery(query)
                 .withParameterSetter(new NoParameters())
-                .withRowMapper(new ArtifactSource.ArtifactRowMapper())
-                .withFetchSize(1000)
+                .withRowMapper(new ArtifactSource.PendingRowMapper())
+                .withFetchSize(ArtifactSource.FETCH_SIZE)
                 .withOutputParallelization(false)
-                .withCoder(Artifact.Coder.of()))
-        .apply("Key by id", WithKeys.of(new IdOf()).withKeyType(TypeDescriptors.strings()))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), Artifact.Coder.of()))
-        .apply("Drop rows in flight", ParDo.of(new FirstSightingFn(inFlightExpiry)))
-        .setCoder(Artifact.Coder.of())
-        .apply("Count read", ParDo.of(new ArtifactSource.CountFn()))
-        .setCoder(Artifact.Coder.of());
+                .withCoder(ArtifactSource.CODER))
+        .apply("Drop rows in flight", new DropRowsInFlight(inFlightExpiry))
+        .apply("Count read", ParDo.of(new ArtifactSource.CountReadFn()))
+        .setCoder(ArtifactSource.CODER);
+  }
+
+  /**
+   * Drops a row whose id and content hash were passed on within {@code expiry}: it is still in flight. A row with
+   * new content, or seen again after the expiry, passes.
+   *
+   * <pre>{@code
+   * rows.apply("Drop rows in flight", new ContinuousSource.DropRowsInFlight(Duration.standardMinutes(5)));
+   * }</pre>
+   */
+  public static final class DropRowsInFlight
+      extends PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> {
+    private final Duration expiry;
+
+    public DropRowsInFlight(Duration expiry) {
+      if (expiry == null || expiry.getMillis() < 1) {
+        throw new IllegalArgumentException("expiry must be > 0 ms, but was " + expiry);
+      }
+      this.expiry = expiry;
+    }
+
+    @Override
+    public PCollection<KV<RowKey, String>> expand(PCollection<KV<RowKey, String>> rows) {
+      return rows
+          .apply("Key by id", WithKeys.of(new IdOf()).withKeyType(TypeDescriptors.strings()))
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), ArtifactSource.CODER))
+          .apply("First sighting", ParDo.of(new FirstSightingFn(expiry)))
+          .setCoder(ArtifactSource.CODER);
+    }
   }
 
   static final class CountPollsFn extends DoFn<Instant, Instant> {
-    private static final Counter POLLS = Metrics.counter(ArtifactSource.NAMESPACE, "polls");
-
     @ProcessElement
     public void process(@Element Instant tick, OutputReceiver<Instant> out) {
-      POLLS.inc();
+      EmbeddingMetrics.POLLS.inc();
       out.output(tick);
     }
   }
@@ -88,16 +116,15 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<Artif
     }
   }
 
-  static final class IdOf implements org.apache.beam.sdk.transforms.SerializableFunction<Artifact, String> {
+  static final class IdOf implements org.apache.beam.sdk.transforms.SerializableFunction<KV<RowKey, String>, String> {
     @Override
-    public String apply(Artifact a) {
-      return a.id();
+    public String apply(KV<RowKey, String> row) {
+      return row.getKey().id();
     }
   }
 
   /** Passes a row on unless the same content of the same id was passed on within the expiry. */
-  static final class FirstSightingFn extends DoFn<KV<String, Artifact>, Artifact> {
-    private static final Counter SUPPRESSED = Metrics.counter(ArtifactSource.NAMESPACE, "rows_in_flight_skipped");
+  static final class FirstSightingFn extends DoFn<KV<String, KV<RowKey, String>>, KV<RowKey, String>> {
     private final Duration expiry;
 
     @StateId("sha")
@@ -112,14 +139,15 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<Artif
 
     @ProcessElement
     public void process(
-        @Element KV<String, Artifact> row,
+        @Element KV<String, KV<RowKey, String>> row,
         @StateId("sha") ValueState<byte[]> sha,
         @TimerId("forget") Timer forget,
-        OutputReceiver<Artifact> out) {
-      byte[] current = row.getValue().contentSha256() == null ? new byte[0] : row.getValue().contentSha256();
+        OutputReceiver<KV<RowKey, String>> out) {
+      byte[] sha256 = row.getValue().getKey().contentSha256();
+      byte[] current = sha256 == null ? new byte[0] : sha256;
       byte[] seen = sha.read();
       if (seen != null && Arrays.equals(seen, current)) {
-        SUPPRESSED.inc();
+        EmbeddingMetrics.ROWS_IN_FLIGHT_SKIPPED.inc();
         return;
       }
       sha.write(current);

@@ -1,35 +1,66 @@
 package io.pgembed.write;
 
-import io.pgembed.embed.EmbeddedRow;
-import io.pgembed.embed.FailedRow;
-import io.pgembed.pipeline.EmbeddingPlan;
-import io.pgembed.read.ArtifactSource;
+import io.pgembed.db.DataSourceFn;
+import io.pgembed.db.Database;
+import io.pgembed.db.RowKey;
+import io.pgembed.embed.EmbeddingFailure;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.values.KV;
 
 /**
  * JdbcIO batch writes: vectors as upserts into the target table (a rerun never duplicates a row), failures as
- * upserts into the failures table.
+ * upserts into the failures table. The statements come from {@link io.pgembed.db.EmbeddingTables}; this class only
+ * binds the parameters.
+ *
+ * <pre>{@code
+ * result.embedded().apply("Write vectors",
+ *     VectorWriter.vectors(database, tables.upsertStatement(layout), layout.pgvector(), fingerprint, 500));
+ * }</pre>
  */
 public final class VectorWriter {
   private VectorWriter() {}
 
-  public static JdbcIO.Write<EmbeddedRow> vectors(EmbeddingPlan plan, int batchSize) {
-    return JdbcIO.<EmbeddedRow>write()
-        .withDataSourceProviderFn(new ArtifactSource.DataSourceFn(plan.database()))
-        .withStatement(plan.upsertStatement())
-        .withPreparedStatementSetter(new VectorSetter(plan.layout().pgvector(), plan.fingerprint()))
-        .withBatchSize(batchSize);
+  /** Binds id, id, vector literal, {@code fingerprint}, sha. */
+  public static JdbcIO.Write<KV<RowKey, float[]>> vectors(
+      Database database, String upsertStatement, boolean pgvector, String fingerprint, int batchSize) {
+    return JdbcIO.<KV<RowKey, float[]>>write()
+        .withDataSourceProviderFn(new DataSourceFn(database))
+        .withStatement(upsertStatement)
+        .withPreparedStatementSetter(new VectorSetter(pgvector, fingerprint))
+        .withBatchSize(checkBatchSize(batchSize));
   }
 
-  public static JdbcIO.Write<FailedRow> failures(EmbeddingPlan plan, int batchSize) {
-    return JdbcIO.<FailedRow>write()
-        .withDataSourceProviderFn(new ArtifactSource.DataSourceFn(plan.database()))
-        .withStatement(plan.failureStatement())
-        .withPreparedStatementSetter(new FailureSetter(plan.fingerprint(), plan.maxAttempts()))
-        .withBatchSize(batchSize);
+  /** Binds id, {@code fingerprint}, error class, message, attempts (1, or {@code maxAttempts} for a skip), sha. */
+  public static JdbcIO.Write<KV<RowKey, EmbeddingFailure>> failures(
+      Database database, String failureStatement, String fingerprint, int maxAttempts, int batchSize) {
+    return JdbcIO.<KV<RowKey, EmbeddingFailure>>write()
+        .withDataSourceProviderFn(new DataSourceFn(database))
+        .withStatement(failureStatement)
+        .withPreparedStatementSetter(new FailureSetter(fingerprint, maxAttempts))
+        .withBatchSize(checkBatchSize(batchSize));
+  }
+
+  private static int checkBatchSize(int batchSize) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + batchSize);
+    }
+    return batchSize;
+  }
+
+  /** {@code {0.1,0.2}} for real[], {@code [0.1,0.2]} for pgvector; Float.toString keeps every bit. */
+  static String literal(float[] vector, boolean pgvector) {
+    StringBuilder sb = new StringBuilder(vector.length * 12);
+    sb.append(pgvector ? '[' : '{');
+    for (int i = 0; i < vector.length; i++) {
+      if (i > 0) {
+        sb.append(',');
+      }
+      sb.append(vector[i]);
+    }
+    return sb.append(pgvector ? ']' : '}').toString();
   }
 
   static void setBytesOrNull(PreparedStatement ps, int index, byte[] value) throws SQLException {
@@ -40,7 +71,7 @@ public final class VectorWriter {
     }
   }
 
-  static final class VectorSetter implements JdbcIO.PreparedStatementSetter<EmbeddedRow> {
+  static final class VectorSetter implements JdbcIO.PreparedStatementSetter<KV<RowKey, float[]>> {
     private final boolean pgvector;
     private final String fingerprint;
 
@@ -50,16 +81,16 @@ public final class VectorWriter {
     }
 
     @Override
-    public void setParameters(EmbeddedRow row, PreparedStatement ps) throws SQLException {
-      ps.setString(1, row.id());
-      ps.setString(2, row.id());
-      ps.setString(3, row.literal(pgvector));
+    public void setParameters(KV<RowKey, float[]> row, PreparedStatement ps) throws SQLException {
+      ps.setString(1, row.getKey().id());
+      ps.setString(2, row.getKey().id());
+      ps.setString(3, literal(row.getValue(), pgvector));
       ps.setString(4, fingerprint);
-      setBytesOrNull(ps, 5, row.contentSha256());
+      setBytesOrNull(ps, 5, row.getKey().contentSha256());
     }
   }
 
-  static final class FailureSetter implements JdbcIO.PreparedStatementSetter<FailedRow> {
+  static final class FailureSetter implements JdbcIO.PreparedStatementSetter<KV<RowKey, EmbeddingFailure>> {
     private final String fingerprint;
     private final int maxAttempts;
 
@@ -69,15 +100,15 @@ public final class VectorWriter {
     }
 
     @Override
-    public void setParameters(FailedRow row, PreparedStatement ps) throws SQLException {
-      ps.setString(1, row.id());
+    public void setParameters(KV<RowKey, EmbeddingFailure> row, PreparedStatement ps) throws SQLException {
+      EmbeddingFailure f = row.getValue();
+      ps.setString(1, row.getKey().id());
       ps.setString(2, fingerprint);
-      ps.setString(3, row.errorClass());
+      ps.setString(3, f.errorClass());
       // PostgreSQL text cannot hold NUL.
-      ps.setString(4, row.message() == null ? null : row.message().replace('\0', ' '));
-      ps.setInt(5, row.retryable() ? 1 : maxAttempts);
-      setBytesOrNull(ps, 6, row.contentSha256());
+      ps.setString(4, f.message() == null ? null : f.message().replace('\0', ' '));
+      ps.setInt(5, f.retryable() ? 1 : maxAttempts);
+      setBytesOrNull(ps, 6, row.getKey().contentSha256());
     }
   }
-
 }

@@ -6,6 +6,8 @@ import io.pgembed.model.LengthSortedBatches;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
 import io.pgembed.pipeline.EmbeddingPipeline;
+import io.pgembed.pipeline.Preflight;
+import io.pgembed.pipeline.RunController;
 import io.pgembed.pipeline.RunReport;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.sql.Connection;
@@ -46,16 +48,16 @@ public final class PipelineBenchmark {
             Statement s = c.createStatement()) {
           s.execute("DROP TABLE IF EXISTS artifacts_embeddings; DROP TABLE IF EXISTS embedding_failures");
         }
-        try (EmbeddingPipeline.Prepared prepared = EmbeddingPipeline.prepare(o)) {
-          EmbeddingModel model = prepared.model();
+        try (Preflight.Checked checked = Preflight.check(o, EmbeddingPipeline.modelSpec(o))) {
+          EmbeddingModel model = checked.model();
           long t0 = System.nanoTime();
           try (EmbeddingPredictor p = model.newPredictor()) {
             LengthSortedBatches.embed(p, model.tokenizer().tokenize(texts), o.getBatchSize(), o.getMaxBatchTokens());
           }
           double raw = texts.size() / ((System.nanoTime() - t0) / 1e9);
           Pipeline pipeline = Pipeline.create(o);
-          EmbeddingPipeline.build(pipeline, prepared, o);
-          RunReport report = EmbeddingPipeline.execute(pipeline, prepared, o);
+          pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(checked, o));
+          RunReport report = RunController.execute(pipeline, checked, o, () -> false);
           double e2e = report.embedded() / report.wallSeconds();
           System.out.printf(
               "round %d: raw encoder %.1f texts/s | pipeline %.1f rows/s (%d rows, %.1f s) | ratio %.2f%n",

@@ -5,11 +5,12 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
 import io.pgembed.db.TestDatabase;
-import io.pgembed.embed.EmbedBatchFn;
+import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
+import io.pgembed.pipeline.RunStatus;
 import java.util.Map;
 import org.junit.Test;
 
@@ -33,12 +34,12 @@ public class FlinkLocalTest {
         "--jdbcUrl=" + flinkDb, "--device=cpu", "--sourceTable=artifacts", "--runner=FlinkRunner",
         "--flinkMaster=[local]", "--parallelism=2", "--workers=2"}, Map.of(), EmbeddingPipelineOptions.class));
 
-    assertEquals("complete", direct.status());
-    assertEquals("complete", flink.status());
+    assertEquals(RunStatus.COMPLETE, direct.status());
+    assertEquals(RunStatus.COMPLETE, flink.status());
     assertEquals(120, flink.embedded());
     // [local] runs the TaskManager inside this JVM: this process did the embedding.
-    assertEquals(java.util.Set.of(EmbedBatchFn.jvmName()), flink.workers().keySet());
-    assertEquals(120, flink.workers().get(EmbedBatchFn.jvmName()).rowsEmbedded());
+    assertEquals(java.util.Set.of(EmbeddingMetrics.jvmName()), flink.workers().keySet());
+    assertEquals(120, flink.workers().get(EmbeddingMetrics.jvmName()).rowsEmbedded());
     FlinkTestRows.assertEveryRowEmbedded(rows, flinkDb);
 
     Map<Long, float[]> d = FlinkTestRows.vectors(directDb);
@@ -87,7 +88,7 @@ public class FlinkLocalTest {
       await(60, () -> TestDatabase.count(db, current) == 22, run);
       stop.set(true);
       RunReport report = run.get(120, java.util.concurrent.TimeUnit.SECONDS);
-      assertEquals("cancelled", report.status());
+      assertEquals(RunStatus.CANCELLED, report.status());
       // The report's counters stay empty here: Flink hands a running job's accumulators (Beam's metrics) to the
       // client only as tasks end, and a cancelled detached job has none. The table is the record.
       FlinkTestRows.assertEveryRowEmbedded(rows, db);

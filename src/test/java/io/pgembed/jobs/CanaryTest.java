@@ -9,9 +9,12 @@ import io.pgembed.db.TestDatabase;
 import io.pgembed.model.TestModels;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
-import io.pgembed.options.SearchOptions;
+import io.pgembed.options.CanaryReportOptions;
+import io.pgembed.options.EnqueueOptions;
 import io.pgembed.options.WorkerOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
+import io.pgembed.pipeline.Preflight;
+import io.pgembed.pipeline.RunController;
 import io.pgembed.pipeline.RunReport;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -42,9 +45,9 @@ public class CanaryTest {
   }
 
   private static RunReport run(TestPipeline p, EmbeddingPipelineOptions o) throws Exception {
-    try (EmbeddingPipeline.Prepared prepared = EmbeddingPipeline.prepare(o)) {
-      EmbeddingPipeline.build(p, prepared, o);
-      return EmbeddingPipeline.execute(p, prepared, o);
+    try (Preflight.Checked checked = Preflight.check(o, EmbeddingPipeline.modelSpec(o))) {
+      p.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(checked, o));
+      return RunController.execute(p, checked, o, () -> false);
     }
   }
 
@@ -93,7 +96,7 @@ public class CanaryTest {
     assertEquals("exactly the hash-chosen rows", expected, got);
     assertEquals(expected.size(), shadow.embedded());
 
-    CanaryCommands.Report report = CanaryCommands.report(parse(SearchOptions.class, url, "--device=cpu",
+    CanaryCommands.Report report = CanaryCommands.report(parse(CanaryReportOptions.class, url, "--device=cpu",
         "--sourceTable=artifacts", "--canaryModel=" + candidate));
     assertEquals(expected.size(), report.rows());
     assertEquals(20, report.probes());
@@ -119,7 +122,7 @@ public class CanaryTest {
     watcher.start();
     String[] promoteArgs = {url, "--device=cpu", "--sourceTable=artifacts", "--canaryModel=" + candidate, "--queue=rollout",
         "--retries=1"};
-    long job = CanaryCommands.promote(promoteArgs, parse(WorkerOptions.class, promoteArgs));
+    long job = CanaryCommands.promote(promoteArgs, parse(EnqueueOptions.class, promoteArgs));
     String candidateFp;
     try (Connection c = DriverManager.getConnection(db);
         ResultSet rs = c.createStatement().executeQuery("SELECT DISTINCT model FROM artifacts_embeddings_canary")) {

@@ -22,7 +22,7 @@ public class LengthSortedBatchesTest {
     try (EmbeddingPredictor p = model.newPredictor()) {
       // Count cap 4, token cap 250: [3,3,3] then [100,100] (a third would need 300) then [100] then [256] alone.
       LengthSortedBatches.Result r = LengthSortedBatches.embed(p, tokens, 4, 250);
-      assertEquals(4, r.batches());
+      assertEquals(4, r.forwardPasses());
       assertEquals(1, r.truncated());
       assertEquals(3 * 3 + 3 * 100 + 256, r.realTokens());
       assertEquals(r.realTokens(), r.paddedTokens()); // equal lengths batch together: no padding at all
@@ -34,7 +34,7 @@ public class LengthSortedBatchesTest {
         assertThat("text " + i, TestModels.cosine(alone.get(i), r.vectors()[i]), greaterThanOrEqualTo(0.99999));
       }
       // Without a token cap only the count matters: [3,3,3,100] [100,100,256].
-      assertEquals(2, LengthSortedBatches.embed(p, tokens, 4, 0).batches());
+      assertEquals(2, LengthSortedBatches.embed(p, tokens, 4, 0).forwardPasses());
       assertThrows(IllegalArgumentException.class, () -> LengthSortedBatches.embed(p, tokens, 0, 0));
     }
   }

@@ -13,6 +13,8 @@ import static org.junit.Assert.assertTrue;
 
 import io.pgembed.db.TestDatabase;
 import io.pgembed.model.EmbeddingPredictor;
+import io.pgembed.model.InjectedFaults;
+import io.pgembed.model.ModelLoader;
 import io.pgembed.model.TestModels;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -53,14 +55,15 @@ public class BadInputsTest {
         run(
             first,
             options(db, "--sourceTable=docs", "--batchSize=64", "--workers=1", "--lengthBuckets=false",
-                "--maxBufferingMs=60000", "--failOnTextMatching=^POISON"));
-    assertEquals("complete", r.status());
+                "--maxBufferingMs=60000"),
+            InjectedFaults.of(ModelLoader.builder().device("cpu").build()).failOnTextMatching("^POISON"));
+    assertEquals(RunStatus.COMPLETE, r.status());
     assertEquals(64, r.read());
     assertEquals(63, r.embedded());
     assertEquals(1, r.failed());
     assertEquals(0, r.skipped());
     assertEquals(r.read(), r.embedded() + r.skipped() + r.failed());
-    assertEquals("halving 64 down to the poison row: 6 splits", 6, r.batchSplits());
+    assertEquals("halving 64 down to the poison row: 6 splits", 6, r.groupSplits());
     Map<String, float[]> stored = vectors(db, "docs_embeddings");
     assertEquals(63, stored.size());
     assertTrue(!stored.containsKey(poison.toString()));
@@ -70,8 +73,8 @@ public class BadInputsTest {
                 .executeQuery("SELECT artifact_id, error_class, message, attempts, target_table FROM embedding_failures")) {
       assertTrue(rs.next());
       assertEquals(poison.toString(), rs.getString(1));
-      assertEquals("io.pgembed.embed.EmbedBatchFn$InjectedFailure", rs.getString(2));
-      assertTrue(rs.getString(3).contains("--failOnTextMatching"));
+      assertEquals("io.pgembed.model.InjectedFaults$InjectedFailure", rs.getString(2));
+      assertTrue(rs.getString(3).contains("injected fault /^POISON/"));
       assertEquals(1, rs.getInt(4));
       assertEquals("docs_embeddings", rs.getString(5));
       assertTrue("exactly one failure row", !rs.next());

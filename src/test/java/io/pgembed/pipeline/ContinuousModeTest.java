@@ -9,6 +9,8 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
 import io.pgembed.db.TestDatabase;
+import io.pgembed.metrics.EmbeddingMetrics;
+import io.pgembed.metrics.EmbeddingMetrics.Snapshot;
 import io.pgembed.model.TestModels;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import java.util.LinkedHashMap;
@@ -37,9 +39,9 @@ public class ContinuousModeTest {
     EmbeddingPipelineOptions o =
         options(db, "--sourceTable=artifacts", "--continuous", "--pollInterval=" + POLL_MS + "ms", "--batchSize=8",
             "--maxBufferingMs=200");
-    EmbeddingPipeline.Prepared prepared = EmbeddingPipeline.prepare(o);
-    EmbeddingPipeline.build(pipeline, prepared, o);
-    PipelineResult result = EmbeddingPipeline.start(pipeline);
+    Preflight.Checked prepared = PipelineTestSupport.prepare(o);
+    pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(prepared, o));
+    PipelineResult result = RunController.start(pipeline);
     try {
       String embeddedNow =
           "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
@@ -60,10 +62,10 @@ public class ContinuousModeTest {
       assertThat("embedded within 3 poll intervals", elapsedMs, lessThanOrEqualTo(3 * POLL_MS));
 
       // Let two more polls happen, then check that nothing was embedded twice: 20 + 5 + 3 contents, once each.
-      long polls = counter(result, "polls");
-      await(60_000, () -> counter(result, "polls"), polls + 2);
-      await(60_000, () -> counter(result, "rows_embedded"), 28);
-      assertEquals(28, counter(result, "rows_embedded"));
+      long polls = counter(result, Snapshot::polls);
+      await(60_000, () -> counter(result, Snapshot::polls), polls + 2);
+      await(60_000, () -> counter(result, Snapshot::rowsEmbedded), 28);
+      assertEquals(28, counter(result, Snapshot::rowsEmbedded));
       assertEquals(25, count(db, "SELECT count(*) FROM artifacts_embeddings"));
     } finally {
       result.cancel();
@@ -72,8 +74,8 @@ public class ContinuousModeTest {
     assertEquals(PipelineResult.State.CANCELLED, result.getState());
   }
 
-  private static long counter(PipelineResult result, String name) {
-    return RunReport.counters(result).getOrDefault(name, 0L);
+  private static long counter(PipelineResult result, java.util.function.ToLongFunction<Snapshot> metric) {
+    return metric.applyAsLong(EmbeddingMetrics.snapshot(result));
   }
 
   /** Waits until {@code value} reaches {@code target}, checking every 50 ms, for at most {@code boundMs}. */

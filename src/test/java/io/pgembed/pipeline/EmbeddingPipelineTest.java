@@ -42,7 +42,7 @@ public class EmbeddingPipelineTest {
 
     // 1. Everything is embedded, once, with its own text's vector.
     RunReport r1 = run(first, options(db, "--sourceTable=artifacts", "--workers=2", "--batchSize=16"));
-    assertEquals("complete", r1.status());
+    assertEquals(RunStatus.COMPLETE, r1.status());
     assertEquals(300, r1.read());
     assertEquals(300, r1.embedded());
     assertEquals(0, r1.failed() + r1.skipped());

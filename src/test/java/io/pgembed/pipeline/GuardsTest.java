@@ -46,18 +46,18 @@ public class GuardsTest {
     for (String[] attack : attacks) {
       String[] args = attack[0].startsWith("--sourceTable") ? new String[] {attack[0]} : new String[] {"--sourceTable=artifacts", attack[0]};
       EmbeddingPipelineOptions o = options(db, args);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EmbeddingPipeline.prepare(o));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PipelineTestSupport.prepare(o));
       assertTrue(e.getMessage(), e.getMessage().startsWith(attack[1]));
     }
     assertEquals("the schema is unchanged", before, tables(db));
     assertEquals(1, count(db, "SELECT count(*) FROM artifacts"));
     IllegalArgumentException missing =
-        assertThrows(IllegalArgumentException.class, () -> EmbeddingPipeline.prepare(options(db, "--sourceTable=nope")));
+        assertThrows(IllegalArgumentException.class, () -> PipelineTestSupport.prepare(options(db, "--sourceTable=nope")));
     assertTrue(missing.getMessage(), missing.getMessage().startsWith("--sourceTable=nope does not exist"));
     IllegalArgumentException noColumn =
         assertThrows(
             IllegalArgumentException.class,
-            () -> EmbeddingPipeline.prepare(options(db, "--sourceTable=artifacts", "--textColumn=body")));
+            () -> PipelineTestSupport.prepare(options(db, "--sourceTable=artifacts", "--textColumn=body")));
     assertEquals("--textColumn=body: artifacts has no such column", noColumn.getMessage());
     assertEquals(before, tables(db));
   }
@@ -113,7 +113,7 @@ public class GuardsTest {
     IllegalArgumentException inUrl =
         assertThrows(
             IllegalArgumentException.class,
-            () -> EmbeddingPipeline.prepare(options(db + "&password=" + secret, "--sourceTable=artifacts")));
+            () -> PipelineTestSupport.prepare(options(db + "&password=" + secret, "--sourceTable=artifacts")));
     assertFalse(inUrl.getMessage().contains(secret));
     assertTrue(inUrl.getMessage(), inUrl.getMessage().startsWith("--jdbcUrl must not carry the password"));
   }
@@ -126,7 +126,7 @@ public class GuardsTest {
     execute(db, "CREATE TABLE artifacts_embeddings (artifact_id bigint PRIMARY KEY, embedding text,"
         + " model text, content_sha256 bytea, embedded_at timestamptz)");
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> EmbeddingPipeline.prepare(options(db, "--sourceTable=artifacts")));
+        assertThrows(IllegalArgumentException.class, () -> PipelineTestSupport.prepare(options(db, "--sourceTable=artifacts")));
     assertEquals(
         "artifacts_embeddings.embedding has type text; it must be real[] or pgvector's vector(d)", e.getMessage());
     assertEquals(0, count(db, "SELECT count(*) FROM artifacts_embeddings"));

@@ -1,5 +1,6 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.model.ModelSpec;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
 import java.sql.Connection;
@@ -25,10 +26,20 @@ final class PipelineTestSupport {
   }
 
   static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o) throws Exception {
-    try (EmbeddingPipeline.Prepared prepared = EmbeddingPipeline.prepare(o)) {
-      EmbeddingPipeline.build(pipeline, prepared, o);
-      return EmbeddingPipeline.execute(pipeline, prepared, o);
+    return run(pipeline, o, EmbeddingPipeline.modelSpec(o));
+  }
+
+  /** The job's transform in {@code pipeline}, with {@code spec}'s model, run as the launcher runs it. */
+  static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o, ModelSpec spec) throws Exception {
+    try (Preflight.Checked checked = Preflight.check(o, spec)) {
+      pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(checked, o));
+      return RunController.execute(pipeline, checked, o, () -> false);
     }
+  }
+
+  /** The launcher's checks, for the options' own model. */
+  static Preflight.Checked prepare(EmbeddingPipelineOptions o) throws SQLException {
+    return Preflight.check(o, EmbeddingPipeline.modelSpec(o));
   }
 
   static Connection connect(String jdbcUrl) throws SQLException {

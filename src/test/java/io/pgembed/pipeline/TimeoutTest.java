@@ -38,7 +38,7 @@ public class TimeoutTest {
     // 2000 rows take about 40 s on the 2-core CI machines; the first batch reaches the model after about 4 s.
     RunReport partial =
         run(first, options(db, "--sourceTable=artifacts", "--timeout=12000", "--batchSize=8", "--writeBatchSize=8"));
-    assertEquals("partial", partial.status());
+    assertEquals(RunStatus.PARTIAL, partial.status());
     assertEquals(Main.EXIT_PARTIAL, RunCommand.exitCode(partial));
     long written = count(db, "SELECT count(*) FROM artifacts_embeddings");
     assertTrue("some rows were written before the timeout: " + written, written > 0);
@@ -53,7 +53,7 @@ public class TimeoutTest {
             + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))"));
 
     RunReport rest = run(second, options(db, "--sourceTable=artifacts"));
-    assertEquals("complete", rest.status());
+    assertEquals(RunStatus.COMPLETE, rest.status());
     assertEquals(2000 - written, rest.read());
     assertEquals(0, rest.stillPending());
     assertEquals(2000, count(db, "SELECT count(*) FROM artifacts_embeddings"));

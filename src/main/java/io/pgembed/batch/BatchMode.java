@@ -1,0 +1,34 @@
+package io.pgembed.batch;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
+
+/** How rows are grouped before the model: {@code count} ({@code --batchSize} rows) or {@code tokens} (a budget). */
+public enum BatchMode {
+  /** {@code GroupIntoBatches.ofSize(--batchSize)}. */
+  COUNT,
+  /** {@code GroupIntoBatches.ofByteSize(--maxBatchTokens)} with a token estimate per text. */
+  TOKENS;
+
+  /** {@code count} or {@code tokens}, as on the command line. */
+  @JsonCreator
+  public static BatchMode parse(String value) {
+    for (BatchMode m : values()) {
+      if (m.label().equals(value == null ? "" : value.trim().toLowerCase(Locale.ROOT))) {
+        return m;
+      }
+    }
+    throw new IllegalArgumentException("--batchMode must be 'count' or 'tokens', but was '" + value + "'");
+  }
+
+  @JsonValue
+  public String label() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  @Override
+  public String toString() {
+    return label();
+  }
+}

@@ -1,0 +1,179 @@
+package io.pgembed.db;
+
+import java.io.Serializable;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * The one owner of the SQL about the job's tables: the source (or the user's query), the target of vectors, the
+ * failures table and a canary's shadow target. Every statement that reads or writes them is built here, from
+ * validated, quoted names; the transforms only receive the strings they run.
+ *
+ * <p>The target's shape, created when missing: {@code artifact_id} (the source id's type, primary key), the vector
+ * column ({@code real[]}, or an existing pgvector {@code vector(d)}), {@code model} (the fingerprint),
+ * {@code content_sha256} and {@code embedded_at}.
+ *
+ * <pre>{@code
+ * EmbeddingTables tables = new EmbeddingTables(names, 3, 100);
+ * Layout layout = tables.prepare(connection, model.dimension());
+ * String pending = tables.pendingQuery(fingerprint);
+ * }</pre>
+ */
+public record EmbeddingTables(TableNames names, int maxAttempts, int samplePercent) implements Serializable {
+
+  public EmbeddingTables {
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("--maxAttempts must be >= 1, but was " + maxAttempts);
+    }
+    if (samplePercent < 1 || samplePercent > 100) {
+      throw new IllegalArgumentException("--samplePercent must be 1 to 100, but was " + samplePercent);
+    }
+  }
+
+  /** For commands that only read vectors (search, canary-report, promote): the retry policy does not matter. */
+  public static EmbeddingTables of(TableNames names) {
+    return new EmbeddingTables(names, 1, 100);
+  }
+
+  /** The tables of a canary rollout's candidate: the same source, the target's {@code _canary} shadow. */
+  public EmbeddingTables canary() {
+    return new EmbeddingTables(names.canary(), maxAttempts, samplePercent);
+  }
+
+  /**
+   * Checks the source and its columns, creates the target and failures tables when missing, and checks the vector
+   * column against the model's {@code dimension}: nothing is read before this succeeds.
+   */
+  public EmbeddingSchema.Layout prepare(Connection c, int dimension) throws SQLException {
+    return EmbeddingSchema.prepare(c, this, dimension);
+  }
+
+  String createTargetStatement(String idCastType) {
+    return "CREATE TABLE IF NOT EXISTS " + names.target().quoted() + " ("
+        + "artifact_id " + idCastType + " PRIMARY KEY, "
+        + names.embeddingColumn().quoted() + " real[] NOT NULL, "
+        + "model text NOT NULL, "
+        + "content_sha256 bytea, "
+        + "embedded_at timestamptz NOT NULL DEFAULT now())";
+  }
+
+  String createFailuresStatement() {
+    return "CREATE TABLE IF NOT EXISTS " + names.failures().quoted() + " ("
+        + "target_table text NOT NULL, "
+        + "artifact_id text NOT NULL, "
+        + "model text NOT NULL, "
+        + "error_class text NOT NULL, "
+        + "message text, "
+        + "attempts integer NOT NULL, "
+        + "content_sha256 bytea, "
+        + "first_failed_at timestamptz NOT NULL DEFAULT now(), "
+        + "last_failed_at timestamptz NOT NULL DEFAULT now(), "
+        + "PRIMARY KEY (target_table, artifact_id, model))";
+  }
+
+  /**
+   * The deterministic canary choice: a row is in the sample when the first 8 hex digits of md5(id as text), as a
+   * number, mod 100 is below the percentage.
+   */
+  public static String sampleCondition(String idExpression, int percent) {
+    return "mod(('x' || substr(md5(" + idExpression + "::text), 1, 8))::bit(32)::bigint, 100) < " + percent;
+  }
+
+  /**
+   * Rows that need a vector of the model {@code fingerprint}: none yet, or the text changed, unless the row already
+   * failed {@code maxAttempts} times with this same text. Columns: id, text, sha.
+   */
+  public String pendingQuery(String fingerprint) {
+    String fp = SqlLiteral.of(fingerprint);
+    String id = "s." + names.idColumn().quoted();
+    String text = "s." + names.textColumn().quoted();
+    String sha = "sha256(convert_to(" + text + "::text, 'UTF8'))";
+    return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha"
+        + " FROM " + names.sourceRelation() + " s"
+        + " LEFT JOIN " + names.target().quoted() + " e ON e.artifact_id = " + id
+        + " LEFT JOIN " + names.failures().quoted() + " f ON f.target_table = " + targetLiteral()
+        + " AND f.artifact_id = " + id + "::text AND f.model = " + fp
+        + " WHERE (e.artifact_id IS NULL OR e.model IS DISTINCT FROM " + fp
+        + " OR e.content_sha256 IS DISTINCT FROM " + sha + ")"
+        + " AND (f.artifact_id IS NULL OR f.attempts < " + maxAttempts
+        + " OR f.content_sha256 IS DISTINCT FROM " + sha + ")"
+        + (samplePercent < 100 ? " AND " + sampleCondition(id, samplePercent) : "");
+  }
+
+  public String countPendingQuery(String fingerprint) {
+    return "SELECT count(*) FROM (" + pendingQuery(fingerprint) + ") pending";
+  }
+
+  /** count, min(id), max(id) of the pending rows: the range that partitioned reads of numeric ids split. */
+  public String pendingRangeQuery(String fingerprint) {
+    return "SELECT count(*), min(id), max(id) FROM (" + pendingQuery(fingerprint) + ") pending";
+  }
+
+  /** Upserts one vector and clears the row's earlier failures, in one statement. Parameters: id, id, vector, model, sha. */
+  public String upsertStatement(EmbeddingSchema.Layout layout) {
+    return "WITH cleared AS (DELETE FROM " + names.failures().quoted() + " WHERE target_table = " + targetLiteral()
+        + " AND artifact_id = ?)"
+        + " INSERT INTO " + names.target().quoted() + " (" + targetColumns() + ")"
+        + " VALUES (CAST(? AS " + layout.idCastType() + "), CAST(? AS " + (layout.pgvector() ? "vector" : "real[]")
+        + "), ?, ?, now())"
+        + onConflictReplace();
+  }
+
+  /**
+   * Records a failure. A retryable one counts an attempt (restarting at 1 when the text changed); a skipped row
+   * (NULL or blank text) is recorded at {@code maxAttempts}, so it is not read again until its text changes.
+   * Parameters: id, model, error class, message, attempts, sha.
+   */
+  public String failureStatement() {
+    return "INSERT INTO " + names.failures().quoted()
+        + " AS f (target_table, artifact_id, model, error_class, message, attempts, content_sha256)"
+        + " VALUES (" + targetLiteral() + ", ?, ?, ?, ?, ?, ?)"
+        + " ON CONFLICT (target_table, artifact_id, model) DO UPDATE SET error_class = EXCLUDED.error_class,"
+        + " message = EXCLUDED.message, last_failed_at = now(), content_sha256 = EXCLUDED.content_sha256,"
+        + " attempts = CASE WHEN EXCLUDED.attempts >= " + maxAttempts + " THEN EXCLUDED.attempts"
+        + " WHEN f.content_sha256 IS DISTINCT FROM EXCLUDED.content_sha256 THEN 1 ELSE f.attempts + 1 END";
+  }
+
+  /** The stored vectors of {@code fingerprint} with their rows' text: id, vector as text, the first 500 characters. */
+  public String searchQuery(String fingerprint) {
+    return "SELECT e.artifact_id::text, e." + names.embeddingColumn().quoted() + "::text, left(s."
+        + names.textColumn().quoted() + "::text, 500)"
+        + " FROM " + names.target().quoted() + " e JOIN " + names.sourceRelation() + " s ON s."
+        + names.idColumn().quoted() + " = e.artifact_id"
+        + " WHERE e.model = " + SqlLiteral.of(fingerprint);
+  }
+
+  /**
+   * Rows with a vector of the current model here and of the candidate in {@code canary}'s target: id, current
+   * vector, candidate vector (as text), the row's text; ordered by id.
+   */
+  public String canaryComparisonQuery(EmbeddingTables canary, String currentFingerprint, String candidateFingerprint) {
+    String vector = names.embeddingColumn().quoted();
+    return "SELECT e.artifact_id::text, e." + vector + "::text, n." + vector + "::text, s."
+        + names.textColumn().quoted() + "::text FROM " + names.target().quoted() + " e JOIN "
+        + canary.names().target().quoted() + " n USING (artifact_id) JOIN " + names.sourceRelation() + " s ON s."
+        + names.idColumn().quoted() + " = e.artifact_id WHERE e.model = " + SqlLiteral.of(currentFingerprint)
+        + " AND n.model = " + SqlLiteral.of(candidateFingerprint) + " ORDER BY e.artifact_id::text";
+  }
+
+  /** Copies every vector of {@code canary}'s target into this target, replacing row by row (upserts). */
+  public String promoteStatement(EmbeddingTables canary) {
+    return "INSERT INTO " + names.target().quoted() + " (" + targetColumns() + ")"
+        + " SELECT " + targetColumns() + " FROM " + canary.names().target().quoted()
+        + onConflictReplace();
+  }
+
+  private String targetColumns() {
+    return "artifact_id, " + names.embeddingColumn().quoted() + ", model, content_sha256, embedded_at";
+  }
+
+  private String onConflictReplace() {
+    String vector = names.embeddingColumn().quoted();
+    return " ON CONFLICT (artifact_id) DO UPDATE SET " + vector + " = EXCLUDED." + vector
+        + ", model = EXCLUDED.model, content_sha256 = EXCLUDED.content_sha256, embedded_at = EXCLUDED.embedded_at";
+  }
+
+  private String targetLiteral() {
+    return SqlLiteral.of(names.target().toString());
+  }
+}

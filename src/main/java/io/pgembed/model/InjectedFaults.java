@@ -1,0 +1,150 @@
+package io.pgembed.model;
+
+import ai.djl.Device;
+import ai.djl.engine.EngineException;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * A model that fails on purpose, for recovery drills and tests: it wraps any {@link ModelSpec} and its forward
+ * passes throw when a text matches {@code failOnTextMatching} (a poison row), or when a pass would hold more than
+ * {@code failAboveTokens} token slots (as an engine out of memory does), and optionally take {@code slowMillis}
+ * longer. Everything else, vectors and fingerprint included, is the wrapped model's. The embed step cannot tell it
+ * from a real failure, which is the point: the fault injection lives here, not in the pipeline.
+ *
+ * <pre>{@code
+ * ModelSpec drill = InjectedFaults.of(ModelLoader.builder().build()).failOnTextMatching("^POISON");
+ * }</pre>
+ */
+public record InjectedFaults(ModelSpec model, String failOnTextMatching, int failAboveTokens, long slowMillis)
+    implements ModelSpec {
+
+  public InjectedFaults {
+    if (model == null) {
+      throw new IllegalArgumentException("model must not be null");
+    }
+    if (failOnTextMatching != null) {
+      Pattern.compile(failOnTextMatching); // a bad expression fails here, not on a worker
+    }
+    if (failAboveTokens < 0 || slowMillis < 0) {
+      throw new IllegalArgumentException(
+          "failAboveTokens and slowMillis must be >= 0, but were " + failAboveTokens + " and " + slowMillis);
+    }
+  }
+
+  /** No faults yet: add them with the {@code withX} methods. */
+  public static InjectedFaults of(ModelSpec model) {
+    return new InjectedFaults(model, null, 0, 0);
+  }
+
+  /** A forward pass over a text this regular expression finds throws {@link InjectedFailure}. */
+  public InjectedFaults failOnTextMatching(String regex) {
+    return new InjectedFaults(model, regex, failAboveTokens, slowMillis);
+  }
+
+  /** A forward pass of more than {@code tokens} token slots (texts x longest) throws an {@link EngineException}. */
+  public InjectedFaults failAboveTokens(int tokens) {
+    return new InjectedFaults(model, failOnTextMatching, tokens, slowMillis);
+  }
+
+  /** Every forward pass takes {@code millis} longer. */
+  public InjectedFaults slowMillis(long millis) {
+    return new InjectedFaults(model, failOnTextMatching, failAboveTokens, millis);
+  }
+
+  @Override
+  public EmbeddingModel load() {
+    return new Model(model.load(), this);
+  }
+
+  @Override
+  public int workers() {
+    return model.workers();
+  }
+
+  @Override
+  public ModelSpec onCpu() {
+    return new InjectedFaults(model.onCpu(), failOnTextMatching, failAboveTokens, slowMillis);
+  }
+
+  /** What a text matching {@link #failOnTextMatching} throws. */
+  public static final class InjectedFailure extends RuntimeException {
+    InjectedFailure(String message) {
+      super(message);
+    }
+  }
+
+  private record Model(EmbeddingModel inner, InjectedFaults faults) implements EmbeddingModel {
+    @Override
+    public ModelFingerprint fingerprint() {
+      return inner.fingerprint();
+    }
+
+    @Override
+    public int dimension() {
+      return inner.dimension();
+    }
+
+    @Override
+    public Device device() {
+      return inner.device();
+    }
+
+    @Override
+    public TextTokenizer tokenizer() {
+      return inner.tokenizer();
+    }
+
+    @Override
+    public EmbeddingPredictor newPredictor() {
+      return new Predictor(inner.newPredictor(), faults);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
+  private record Predictor(EmbeddingPredictor inner, InjectedFaults faults) implements EmbeddingPredictor {
+    @Override
+    public TextTokenizer tokenizer() {
+      return inner.tokenizer();
+    }
+
+    @Override
+    public float[][] embed(TokenBatch batch) {
+      if (faults.failAboveTokens > 0 && batch.paddedTokens() > faults.failAboveTokens) {
+        throw new EngineException(
+            "injected out of memory: a forward pass of " + batch.paddedTokens() + " token slots, above "
+                + faults.failAboveTokens);
+      }
+      if (faults.slowMillis > 0) {
+        try {
+          Thread.sleep(faults.slowMillis); // the injected slowness itself
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return inner.embed(batch);
+    }
+
+    @Override
+    public LengthSortedBatches.Result embedAll(List<String> texts, int batchSize, int maxBatchTokens) {
+      if (faults.failOnTextMatching != null) {
+        Pattern p = Pattern.compile(faults.failOnTextMatching);
+        for (String t : texts) {
+          if (p.matcher(t).find()) {
+            throw new InjectedFailure("a text matched the injected fault /" + faults.failOnTextMatching + "/");
+          }
+        }
+      }
+      return EmbeddingPredictor.super.embedAll(texts, batchSize, maxBatchTokens);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+}

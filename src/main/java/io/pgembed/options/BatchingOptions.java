@@ -1,0 +1,39 @@
+package io.pgembed.options;
+
+import io.pgembed.batch.BatchMode;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+
+/** How rows are read, grouped for the model and written (the model's own batch sizes are in {@link ModelOptions}). */
+public interface BatchingOptions extends PipelineOptions {
+  @Description("Rows per JDBC batch write.")
+  @Default.Integer(500)
+  Integer getWriteBatchSize();
+
+  void setWriteBatchSize(Integer value);
+
+  @Description("Batch by count (count) or by a token budget of --maxBatchTokens per batch (tokens).")
+  @Default.Enum("COUNT")
+  BatchMode getBatchMode();
+
+  void setBatchMode(BatchMode value);
+
+  @Description("Longest wait for a batch to fill, in ms.")
+  @Default.Long(2000)
+  Long getMaxBufferingMs();
+
+  void setMaxBufferingMs(Long value);
+
+  @Description("Group rows of similar length into the same batches (less padding).")
+  @Default.Boolean(true)
+  Boolean getLengthBuckets();
+
+  void setLengthBuckets(Boolean value);
+
+  @Description("Partitions for parallel reads of numeric ids; 0 chooses 2 x workers.")
+  @Default.Integer(0)
+  Integer getReadPartitions();
+
+  void setReadPartitions(Integer value);
+}

@@ -1,0 +1,139 @@
+package io.pgembed.pipeline;
+
+import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingSchema;
+import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.RowKey;
+import io.pgembed.embed.EmbedTexts;
+import io.pgembed.read.ArtifactSource;
+import io.pgembed.read.ContinuousSource;
+import io.pgembed.write.VectorWriter;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Duration;
+
+/**
+ * The job as one transform: (1) JdbcIO reads the pending rows of a PostgreSQL table, once or every poll interval,
+ * (2) {@link EmbedTexts} batches and embeds them, (3) JdbcIO upserts the vectors and (4) records the rows that got
+ * none. Its output is {@link EmbedTexts}' result, so a caller or a test can see what was embedded and what failed.
+ *
+ * <pre>{@code
+ * pipeline.apply("Embed pending rows",
+ *     EmbedPendingRows.from(database, tables, layout, fingerprint)
+ *         .withEmbedding(EmbedTexts.<RowKey>using(spec).withBatchSize(32))
+ *         .withPartitions(4, minId, maxId));
+ * }</pre>
+ *
+ * <p>{@code fingerprint} must be that of the model {@code withEmbedding} runs: it is what the pending query compares
+ * and what the upserts store. {@link Preflight} finds both.
+ */
+public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result<RowKey>> {
+  private final Database database;
+  private final EmbeddingTables tables;
+  private final EmbeddingSchema.Layout layout;
+  private final String fingerprint;
+  private final EmbedTexts<RowKey> embedding;
+  private final int partitions;
+  private final Long minId;
+  private final Long maxId;
+  private final Duration pollInterval;
+  private final int writeBatchSize;
+
+  private EmbedPendingRows(
+      Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint,
+      EmbedTexts<RowKey> embedding, int partitions, Long minId, Long maxId, Duration pollInterval,
+      int writeBatchSize) {
+    this.database = database;
+    this.tables = tables;
+    this.layout = layout;
+    this.fingerprint = fingerprint;
+    this.embedding = embedding;
+    this.partitions = partitions;
+    this.minId = minId;
+    this.maxId = maxId;
+    this.pollInterval = pollInterval;
+    this.writeBatchSize = writeBatchSize;
+  }
+
+  /** The tables as {@link EmbeddingTables#prepare} found them, for the model of {@code fingerprint}. */
+  public static EmbedPendingRows from(
+      Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint) {
+    if (database == null || tables == null || layout == null || fingerprint == null) {
+      throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 500);
+  }
+
+  /** How the rows are embedded: required. */
+  public EmbedPendingRows withEmbedding(EmbedTexts<RowKey> embedding) {
+    if (embedding == null) {
+      throw new IllegalArgumentException("embedding must not be null");
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, writeBatchSize);
+  }
+
+  /** Reads numeric ids in {@code partitions} parallel queries over {@code minId..maxId} (null: one query). */
+  public EmbedPendingRows withPartitions(int partitions, Long minId, Long maxId) {
+    if (partitions < 1) {
+      throw new IllegalArgumentException("readPartitions must be >= 1, but was " + partitions);
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, writeBatchSize);
+  }
+
+  /** Keeps reading the pending rows every {@code pollInterval} (continuous mode: an unbounded pipeline). */
+  public EmbedPendingRows withPolling(Duration pollInterval) {
+    if (pollInterval == null || pollInterval.getMillis() < 100) {
+      throw new IllegalArgumentException("--pollInterval must be >= 100 ms, but was " + pollInterval);
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, writeBatchSize);
+  }
+
+  /** Rows per JDBC batch write. */
+  public EmbedPendingRows withWriteBatchSize(int writeBatchSize) {
+    if (writeBatchSize < 1) {
+      throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, writeBatchSize);
+  }
+
+  @Override
+  public EmbedTexts.Result<RowKey> expand(PBegin input) {
+    if (embedding == null) {
+      throw new IllegalStateException("EmbedPendingRows needs withEmbedding(EmbedTexts.using(model))");
+    }
+    String pending = tables.pendingQuery(fingerprint);
+    PCollection<KV<RowKey, String>> rows =
+        pollInterval != null
+            ? input.apply("Poll pending rows", new ContinuousSource(database, pending, pollInterval, inFlight()))
+            : input.apply("Read pending rows", ArtifactSource.query(database, pending)
+                .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
+    EmbedTexts.Result<RowKey> result = rows.apply("Embed", embedding);
+    result.embedded().apply("Write vectors", VectorWriter.vectors(
+        database, tables.upsertStatement(layout), layout.pgvector(), fingerprint, writeBatchSize));
+    result.failed().apply("Record failures", VectorWriter.failures(
+        database, tables.failureStatement(), fingerprint, tables.maxAttempts(), writeBatchSize));
+    return result;
+  }
+
+  /** How long a row read by one poll counts as in flight: 20 poll intervals, at least 5 minutes. */
+  private Duration inFlight() {
+    Duration twenty = pollInterval.multipliedBy(20);
+    return twenty.isLongerThan(Duration.standardMinutes(5)) ? twenty : Duration.standardMinutes(5);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder
+        .add(DisplayData.item("source", tables.names().source().toString()))
+        .add(DisplayData.item("target", tables.names().target().toString()))
+        .add(DisplayData.item("model", fingerprint));
+  }
+}

@@ -1,0 +1,23 @@
+package io.pgembed.pipeline;
+
+/** The launcher's exit codes: a contract with the scripts and schedulers that run it. */
+public enum ExitCode {
+  /** Done: the run completed (or a continuous run was stopped as asked). */
+  OK(0),
+  /** The run failed; what was written stays. */
+  FAILED(1),
+  /** Bad input or options: the message names the option and the fix. */
+  BAD_INPUT(2),
+  /** Stopped at --timeout: rerun to finish the rows still pending. */
+  PARTIAL(3);
+
+  private final int code;
+
+  ExitCode(int code) {
+    this.code = code;
+  }
+
+  public int code() {
+    return code;
+  }
+}

@@ -1,0 +1,114 @@
+package io.pgembed.pipeline;
+
+import io.pgembed.batch.BatchMode;
+import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingSchema;
+import io.pgembed.db.EmbeddingTables;
+import io.pgembed.embed.SharedModels;
+import io.pgembed.model.EmbeddingModel;
+import io.pgembed.model.ModelSpec;
+import io.pgembed.options.DatabaseOptions;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.FlinkSettings;
+import io.pgembed.options.TableOptions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything checked before a run reads a row: the options, the names, the model (a wrong {@code --device} fails
+ * here), the tables (created when missing; the vector column's type and dimension checked) and the pending rows.
+ *
+ * <pre>{@code
+ * try (Preflight.Checked checked = Preflight.check(options, spec)) { ... }
+ * }</pre>
+ */
+public final class Preflight {
+  private static final Logger LOG = LoggerFactory.getLogger(Preflight.class);
+
+  private Preflight() {}
+
+  /**
+   * A run that passed its checks: where it reads and writes, the model it runs ({@code spec}) and its fingerprint,
+   * and what is pending. It holds the client's reference to the shared model ({@code checkedWith}: on a remote
+   * Flink cluster, a CPU copy), released by {@link #close()}.
+   */
+  public record Checked(
+      Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, ModelSpec spec, EmbeddingModel model,
+      long pending, Long minId, Long maxId, ModelSpec checkedWith)
+      implements AutoCloseable {
+
+    public String fingerprint() {
+      return model.fingerprint().toString();
+    }
+
+    /** Rows pending now (a second look, after a run). */
+    public long countPending() throws SQLException {
+      try (Connection c = database.connect();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(tables.countPendingQuery(fingerprint()))) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+
+    @Override
+    public void close() {
+      SharedModels.release(checkedWith);
+    }
+  }
+
+  /** Checks {@code o} for a run of {@code spec}'s model; throws IllegalArgumentException naming a bad option. */
+  public static Checked check(EmbeddingPipelineOptions o, ModelSpec spec) throws SQLException {
+    requirePositive(o.getWriteBatchSize(), "--writeBatchSize");
+    requirePositive(o.getBatchSize(), "--batchSize");
+    if (o.getTimeout() < 0) {
+      throw new IllegalArgumentException("--timeout must be >= 0 ms (0: none), but was " + o.getTimeout());
+    }
+    if (o.getBatchMode() == BatchMode.TOKENS && o.getMaxBatchTokens() < 1) {
+      throw new IllegalArgumentException("--batchMode=tokens needs --maxBatchTokens > 0");
+    }
+    if (o.getMaxBufferingMs() < 1) {
+      throw new IllegalArgumentException("--maxBufferingMs must be >= 1, but was " + o.getMaxBufferingMs());
+    }
+    Database database = DatabaseOptions.database(o);
+    // Names are checked before any SQL is built or run.
+    EmbeddingTables tables =
+        new EmbeddingTables(TableOptions.tableNames(o), o.getMaxAttempts(), o.getSamplePercent());
+    // The client needs the model's fingerprint and dimension. Where the workers are other processes (a Flink
+    // cluster), it loads the model on the CPU: the client (on Kubernetes, the JobManager) may have no GPU.
+    ModelSpec checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? spec.onCpu() : spec;
+    EmbeddingModel model = SharedModels.acquire(checkedWith);
+    try (Connection c = database.connect()) {
+      EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension());
+      String fingerprint = model.fingerprint().toString();
+      long pending;
+      Long min = null;
+      Long max = null;
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(
+              layout.numericId() ? tables.pendingRangeQuery(fingerprint) : tables.countPendingQuery(fingerprint))) {
+        rs.next();
+        pending = rs.getLong(1);
+        if (layout.numericId() && pending > 0) {
+          min = rs.getLong(2);
+          max = rs.getLong(3);
+        }
+      }
+      LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
+      return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith);
+    } catch (SQLException | RuntimeException e) {
+      SharedModels.release(checkedWith);
+      throw e;
+    }
+  }
+
+  private static void requirePositive(Integer v, String option) {
+    if (v == null || v < 1) {
+      throw new IllegalArgumentException(option + " must be >= 1, but was " + v);
+    }
+  }
+}
