@@ -1,5 +1,5 @@
 # The job's pipeline options, one variable per option: variable some_name is --someName. null leaves the option
-# to the job's own default (see README.md, "Options"). FlinkClusterTerraformTest checks that every variable here is
+# to the job's own default (see README.md, "Options"). TerraformOptionsTest checks that every variable here is
 # a real option of the job, and that its default parses.
 #
 # The password is not among them: it comes from a Kubernetes secret, mounted as a file (--passwordFile), never a

@@ -163,17 +163,7 @@ public final class BertEncoder implements EmbeddingModel {
   public EmbeddingPredictor newPredictor() {
     // The forward pass keeps no state between calls, so a predictor is only a handle; it exists so that callers
     // treat every model alike (a TorchScript predictor is not thread-safe).
-    return new EmbeddingPredictor() {
-      @Override
-      public TextTokenizer tokenizer() {
-        return tokenizer;
-      }
-
-      @Override
-      public float[][] embed(TokenBatch batch) {
-        return forward(batch);
-      }
-    };
+    return new StatelessPredictor(tokenizer, this::forward);
   }
 
   /** One forward pass; returns {@code [B][H]}. */

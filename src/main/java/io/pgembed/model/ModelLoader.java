@@ -86,7 +86,7 @@ public record ModelLoader(
                   + " TorchScript directory (NAME.pt, tokenizer.json).");
         }
         if (Files.exists(dir.resolve("model.safetensors"))) {
-          loaded = loadSentenceTransformers(dir, dev);
+          loaded = SentenceTransformersDirectory.load(dir, dev, this);
         } else {
           Path pt = TorchScriptEncoder.findModelFile(dir);
           if (pt == null) {
@@ -121,65 +121,11 @@ public record ModelLoader(
     return new BertEncoder(BertConfig.MINILM_L6, weights, tokenizer, fp, dev, BUNDLED);
   }
 
-  private EmbeddingModel loadSentenceTransformers(Path dir, Device dev) throws IOException {
-    BertConfig config = BertConfig.fromJson(readJson(dir.resolve("config.json")), dir.resolve("config.json").toString());
-    ModelWeights weights = SafetensorsWeights.read(dir.resolve("model.safetensors"));
-    Pooling defaultPooling = Pooling.MEAN;
-    boolean defaultNormalize = true;
-    Path modules = dir.resolve("modules.json");
-    if (Files.exists(modules)) {
-      defaultNormalize = false;
-      for (JsonNode module : readJson(modules)) {
-        String type = module.path("type").asText();
-        if (type.endsWith(".Normalize")) {
-          defaultNormalize = true;
-        } else if (type.endsWith(".Pooling")) {
-          defaultPooling = poolingFrom(dir.resolve(module.path("path").asText()).resolve("config.json"));
-        }
-      }
-    } else if (Files.exists(dir.resolve("1_Pooling/config.json"))) {
-      defaultPooling = poolingFrom(dir.resolve("1_Pooling/config.json"));
-    }
-    int max = maxLength;
-    if (max == 0) {
-      Path st = dir.resolve("sentence_bert_config.json");
-      max = Files.exists(st) ? readJson(st).path("max_seq_length").asInt(512) : 512;
-      max = Math.min(max, config.maxPositions());
-    }
-    Path tokenizerFile = dir.resolve("tokenizer.json");
-    if (!Files.exists(tokenizerFile)) {
-      throw new IllegalArgumentException("--model=" + dir + " has no tokenizer.json (save it with the fast tokenizer)");
-    }
-    TextTokenizer tokenizer;
-    try (InputStream in = Files.newInputStream(tokenizerFile)) {
-      tokenizer = TextTokenizer.fromJson(in, max);
-    }
-    ModelFingerprint fp =
-        new ModelFingerprint(
-            dir.getFileName().toString(), weights.sha256(), poolingOr(defaultPooling), normalizeOr(defaultNormalize), max);
-    return new BertEncoder(config, weights, tokenizer, fp, dev, dir.toString());
-  }
-
-  private static Pooling poolingFrom(Path poolingConfig) throws IOException {
-    if (!Files.exists(poolingConfig)) {
-      return Pooling.MEAN;
-    }
-    JsonNode json = readJson(poolingConfig);
-    if (json.path("pooling_mode_cls_token").asBoolean(false)) {
-      return Pooling.CLS;
-    }
-    if (json.path("pooling_mode_mean_tokens").asBoolean(false)) {
-      return Pooling.MEAN;
-    }
-    throw new IllegalArgumentException(
-        poolingConfig + " asks for a pooling mode other than mean or cls, which is not supported; pass --pooling");
-  }
-
-  private Pooling poolingOr(Pooling fallback) {
+  Pooling poolingOr(Pooling fallback) {
     return pooling == null ? fallback : Pooling.parse(pooling, "--pooling");
   }
 
-  private boolean normalizeOr(boolean fallback) {
+  boolean normalizeOr(boolean fallback) {
     return normalize == null ? fallback : normalize;
   }
 

@@ -1,0 +1,74 @@
+package io.pgembed.model;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A sentence-transformers model directory: {@code config.json} (a BERT-family config), {@code model.safetensors},
+ * {@code tokenizer.json}, and where present {@code modules.json} (a {@code Normalize} module turns normalization
+ * on), {@code 1_Pooling/config.json} (mean or CLS) and {@code sentence_bert_config.json} ({@code max_seq_length}).
+ * The {@link ModelLoader}'s own pooling, normalization and length override what the directory says.
+ */
+final class SentenceTransformersDirectory {
+  private SentenceTransformersDirectory() {}
+
+  static EmbeddingModel load(Path dir, Device dev, ModelLoader overrides) throws IOException {
+    BertConfig config = BertConfig.fromJson(ModelLoader.readJson(dir.resolve("config.json")), dir.resolve("config.json").toString());
+    ModelWeights weights = SafetensorsWeights.read(dir.resolve("model.safetensors"));
+    Pooling defaultPooling = Pooling.MEAN;
+    boolean defaultNormalize = true;
+    Path modules = dir.resolve("modules.json");
+    if (Files.exists(modules)) {
+      defaultNormalize = false;
+      for (JsonNode module : ModelLoader.readJson(modules)) {
+        String type = module.path("type").asText();
+        if (type.endsWith(".Normalize")) {
+          defaultNormalize = true;
+        } else if (type.endsWith(".Pooling")) {
+          defaultPooling = poolingFrom(dir.resolve(module.path("path").asText()).resolve("config.json"));
+        }
+      }
+    } else if (Files.exists(dir.resolve("1_Pooling/config.json"))) {
+      defaultPooling = poolingFrom(dir.resolve("1_Pooling/config.json"));
+    }
+    int max = overrides.maxLength();
+    if (max == 0) {
+      Path st = dir.resolve("sentence_bert_config.json");
+      max = Files.exists(st) ? ModelLoader.readJson(st).path("max_seq_length").asInt(512) : 512;
+      max = Math.min(max, config.maxPositions());
+    }
+    Path tokenizerFile = dir.resolve("tokenizer.json");
+    if (!Files.exists(tokenizerFile)) {
+      throw new IllegalArgumentException("--model=" + dir + " has no tokenizer.json (save it with the fast tokenizer)");
+    }
+    TextTokenizer tokenizer;
+    try (InputStream in = Files.newInputStream(tokenizerFile)) {
+      tokenizer = TextTokenizer.fromJson(in, max);
+    }
+    ModelFingerprint fp =
+        new ModelFingerprint(
+            dir.getFileName().toString(), weights.sha256(), overrides.poolingOr(defaultPooling),
+            overrides.normalizeOr(defaultNormalize), max);
+    return new BertEncoder(config, weights, tokenizer, fp, dev, dir.toString());
+  }
+
+  private static Pooling poolingFrom(Path poolingConfig) throws IOException {
+    if (!Files.exists(poolingConfig)) {
+      return Pooling.MEAN;
+    }
+    JsonNode json = ModelLoader.readJson(poolingConfig);
+    if (json.path("pooling_mode_cls_token").asBoolean(false)) {
+      return Pooling.CLS;
+    }
+    if (json.path("pooling_mode_mean_tokens").asBoolean(false)) {
+      return Pooling.MEAN;
+    }
+    throw new IllegalArgumentException(
+        poolingConfig + " asks for a pooling mode other than mean or cls, which is not supported; pass --pooling");
+  }
+
+}
