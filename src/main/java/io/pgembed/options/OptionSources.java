@@ -51,9 +51,16 @@ public final class OptionSources {
     Map<String, String> merged = new LinkedHashMap<>();
     Map<String, String> commandLine = new LinkedHashMap<>();
     List<String> passThrough = new ArrayList<>();
+    String profile = null;
     for (String a : args) {
       String name = a.startsWith("--") ? a.substring(2).split("=", 2)[0] : null;
-      if (name != null && OURS.contains(name) && !accepted.contains(name)) {
+      if ("profile".equals(name) && a.contains("=")) {
+        // Every command reads the profile; it is an option value only where the command has --profile.
+        profile = a.substring(a.indexOf('=') + 1);
+        if (accepted.contains(name)) {
+          commandLine.put(name, profile);
+        }
+      } else if (name != null && OURS.contains(name) && !accepted.contains(name)) {
         // An option of another command: accepted before each command parsed only its own options.
         LOG.warn("--{} is not an option of this command and is ignored (deprecated: a later release refuses it)", name);
       } else if (a.startsWith("--") && a.contains("=")) {
@@ -62,7 +69,6 @@ public final class OptionSources {
         passThrough.add(a); // boolean flags (--verbose), --help: Beam parses them
       }
     }
-    String profile = commandLine.get("profile");
     if (profile != null) {
       readProfile(profile).forEach((k, v) -> {
         if (accepted.contains(k) || !OURS.contains(k)) {
