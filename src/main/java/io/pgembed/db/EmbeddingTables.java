@@ -84,6 +84,14 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
    * failed {@code maxAttempts} times with this same text. Columns: id, text, sha.
    */
   public String pendingQuery(String fingerprint) {
+    return pendingQuery(fingerprint, KeyRange.ALL, null);
+  }
+
+  /**
+   * The pending rows whose id is in {@code range} ({@code idCastType}: the id's SQL type, for the bounds' casts).
+   * The bounds are literals: each wave's query is a plain query that JdbcIO (and its partitioned read) can wrap.
+   */
+  public String pendingQuery(String fingerprint, KeyRange range, String idCastType) {
     String fp = SqlLiteral.of(fingerprint);
     String id = "s." + names.idColumn().quoted();
     String text = "s." + names.textColumn().quoted();
@@ -97,7 +105,26 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
         + " OR e.content_sha256 IS DISTINCT FROM " + sha + ")"
         + " AND (f.artifact_id IS NULL OR f.attempts < " + maxAttempts
         + " OR f.content_sha256 IS DISTINCT FROM " + sha + ")"
-        + (samplePercent < 100 ? " AND " + sampleCondition(id, samplePercent) : "");
+        + (samplePercent < 100 ? " AND " + sampleCondition(id, samplePercent) : "")
+        + (range.after() != null ? " AND " + id + " > CAST(" + SqlLiteral.of(range.after()) + " AS " + idCastType + ")" : "")
+        + (range.upTo() != null ? " AND " + id + " <= CAST(" + SqlLiteral.of(range.upTo()) + " AS " + idCastType + ")" : "");
+  }
+
+  /**
+   * The next wave: of the pending rows with an id above the one parameter (cast to {@code idCastType}; none when
+   * {@code first}), the first {@code limit} in id order (the second parameter). Columns: count, min(id), max(id) as
+   * text. It walks the source's primary key, so each wave costs its own rows, not the table's.
+   */
+  public String nextWaveQuery(String fingerprint, String idCastType, boolean first) {
+    return "SELECT count(*), min(id)::text, max(id)::text FROM (SELECT p.id FROM (" + pendingQuery(fingerprint)
+        + ") p" + (first ? "" : " WHERE p.id > CAST(? AS " + idCastType + ")") + " ORDER BY p.id LIMIT ?) wave";
+  }
+
+  /** The first {@code limit} pending rows in id order (0: all): what one poll of continuous mode reads. */
+  public String firstPendingQuery(String fingerprint, int limit) {
+    return limit > 0
+        ? pendingQuery(fingerprint) + " ORDER BY s." + names.idColumn().quoted() + " LIMIT " + limit
+        : pendingQuery(fingerprint);
   }
 
   public String countPendingQuery(String fingerprint) {

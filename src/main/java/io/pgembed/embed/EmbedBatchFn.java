@@ -13,6 +13,7 @@ import static io.pgembed.metrics.EmbeddingMetrics.TOKENS;
 import static io.pgembed.metrics.EmbeddingMetrics.TRUNCATED_INPUTS;
 
 import io.pgembed.metrics.EmbeddingMetrics;
+import io.pgembed.metrics.JvmMemory;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.LengthSortedBatches;
 import io.pgembed.model.ModelSpec;
@@ -42,6 +43,8 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
   private transient Semaphore forwardPasses;
   private transient Counter jvmRows;
   private transient Counter jvmModelLoads;
+  private transient org.apache.beam.sdk.metrics.Distribution jvmPeakHeap;
+  private transient org.apache.beam.sdk.metrics.Distribution jvmPeakRss;
 
   EmbedBatchFn(
       ModelSpec spec, int batchSize, int maxBatchTokens, long deadlineMillis, TupleTag<KV<K, float[]>> embeddedTag,
@@ -61,6 +64,8 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
     forwardPasses = SharedModels.forwardPasses(spec);
     jvmRows = EmbeddingMetrics.jvmRowsEmbedded();
     jvmModelLoads = EmbeddingMetrics.jvmModelLoads();
+    jvmPeakHeap = EmbeddingMetrics.jvmPeakHeap();
+    jvmPeakRss = EmbeddingMetrics.jvmPeakRss();
   }
 
   @ProcessElement
@@ -91,6 +96,8 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
       embedOrSplit(rows, out);
       GROUP_SIZE.update(rows.size());
       GROUP_LATENCY_MS.update((System.nanoTime() - start) / 1_000_000);
+      jvmPeakHeap.update(JvmMemory.peakHeap());
+      jvmPeakRss.update(JvmMemory.peakRss());
     }
   }
 

@@ -54,6 +54,16 @@ public final class EmbeddingMetrics {
     return Metrics.counter(WORKERS_NAMESPACE, "rows_embedded@" + jvmName());
   }
 
+  /** This JVM's peak heap, as a distribution whose max is the peak over the run. */
+  public static org.apache.beam.sdk.metrics.Distribution jvmPeakHeap() {
+    return Metrics.distribution(WORKERS_NAMESPACE, "peak_heap_bytes@" + jvmName());
+  }
+
+  /** This JVM's peak resident memory (VmHWM), as a distribution whose max is the peak. */
+  public static org.apache.beam.sdk.metrics.Distribution jvmPeakRss() {
+    return Metrics.distribution(WORKERS_NAMESPACE, "peak_rss_bytes@" + jvmName());
+  }
+
   /** This JVM's counter of model loads. */
   public static Counter jvmModelLoads() {
     return Metrics.counter(WORKERS_NAMESPACE, "models_loaded@" + jvmName());
@@ -78,8 +88,16 @@ public final class EmbeddingMetrics {
     }
   }
 
-  /** What one worker JVM ({@code pid@host}) did: rows embedded, and models it loaded (1: shared across slots). */
-  public record WorkerJvm(long rowsEmbedded, long modelsLoaded) {}
+  /**
+   * What one worker JVM ({@code pid@host}) did: rows embedded, models it loaded (1: shared across slots), and its
+   * peak heap and resident memory while it embedded.
+   */
+  public record WorkerJvm(long rowsEmbedded, long modelsLoaded, long peakHeapBytes, long peakRssBytes) {
+    WorkerJvm plus(WorkerJvm o) {
+      return new WorkerJvm(rowsEmbedded + o.rowsEmbedded, modelsLoaded + o.modelsLoaded,
+          Math.max(peakHeapBytes, o.peakHeapBytes), Math.max(peakRssBytes, o.peakRssBytes));
+    }
+  }
 
   /** The job's metrics at one moment, typed; attempted values (what every runner reports). */
   public record Snapshot(
@@ -91,6 +109,17 @@ public final class EmbeddingMetrics {
     /** Rows that reached an outcome: embedded, skipped or failed. */
     public long rowsDone() {
       return rowsEmbedded + rowsSkipped + rowsFailed;
+    }
+
+    /** The metrics of two pipelines of one run (its waves) together. */
+    public Snapshot plus(Snapshot o) {
+      Map<String, WorkerJvm> jvms = new TreeMap<>(workers);
+      o.workers.forEach((k, v) -> jvms.merge(k, v, WorkerJvm::plus));
+      return new Snapshot(rowsRead + o.rowsRead, polls + o.polls, rowsInFlightSkipped + o.rowsInFlightSkipped,
+          rowsEmbedded + o.rowsEmbedded, rowsSkipped + o.rowsSkipped, rowsFailed + o.rowsFailed,
+          rowsDeferred + o.rowsDeferred, forwardPasses + o.forwardPasses, groupSplits + o.groupSplits,
+          tokens + o.tokens, paddedTokens + o.paddedTokens, truncatedInputs + o.truncatedInputs, groups + o.groups,
+          groupRows + o.groupRows, groupLatencyMsSum + o.groupLatencyMsSum, java.util.Collections.unmodifiableMap(jvms));
     }
   }
 
@@ -125,9 +154,17 @@ public final class EmbeddingMetrics {
       int at = name.indexOf('@');
       if (at >= 0) {
         long n = c.getAttempted();
-        WorkerJvm w = name.startsWith("models_loaded") ? new WorkerJvm(0, n) : new WorkerJvm(n, 0);
-        out.merge(name.substring(at + 1), w,
-            (a, b) -> new WorkerJvm(a.rowsEmbedded() + b.rowsEmbedded(), a.modelsLoaded() + b.modelsLoaded()));
+        WorkerJvm w = name.startsWith("models_loaded") ? new WorkerJvm(0, n, 0, 0) : new WorkerJvm(n, 0, 0, 0);
+        out.merge(name.substring(at + 1), w, WorkerJvm::plus);
+      }
+    }
+    for (MetricResult<DistributionResult> d : q.getDistributions()) {
+      String name = d.getName().getName();
+      int at = name.indexOf('@');
+      if (at >= 0 && d.getAttempted().getCount() > 0) {
+        long max = d.getAttempted().getMax();
+        WorkerJvm w = name.startsWith("peak_heap") ? new WorkerJvm(0, 0, max, 0) : new WorkerJvm(0, 0, 0, max);
+        out.merge(name.substring(at + 1), w, WorkerJvm::plus);
       }
     }
     return java.util.Collections.unmodifiableMap(out);

@@ -31,6 +31,15 @@ public interface BatchingOptions extends PipelineOptions {
 
   void setLengthBuckets(Boolean value);
 
+  @Description(
+      "At most this many rows read but not yet written (0: no bound). On the DirectRunner a run goes in waves of"
+          + " at most this many pending rows, in id order, each written before the next is read; in continuous"
+          + " mode each poll reads at most this many. Flink bounds memory with its own backpressure.")
+  @Default.Integer(10000)
+  Integer getMaxInFlightRows();
+
+  void setMaxInFlightRows(Integer value);
+
   @Description("Partitions for parallel reads of numeric ids; 0 chooses 2 x workers.")
   @Default.Integer(0)
   Integer getReadPartitions();

@@ -3,6 +3,7 @@ package io.pgembed.pipeline;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.KeyRange;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.read.ArtifactSource;
@@ -40,12 +41,14 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
   private final Long minId;
   private final Long maxId;
   private final Duration pollInterval;
+  private final int maxRowsPerPoll;
+  private final KeyRange keyRange;
   private final int writeBatchSize;
 
   private EmbedPendingRows(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint,
       EmbedTexts<RowKey> embedding, int partitions, Long minId, Long maxId, Duration pollInterval,
-      int writeBatchSize) {
+      int maxRowsPerPoll, KeyRange keyRange, int writeBatchSize) {
     this.database = database;
     this.tables = tables;
     this.layout = layout;
@@ -55,6 +58,8 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     this.minId = minId;
     this.maxId = maxId;
     this.pollInterval = pollInterval;
+    this.maxRowsPerPoll = maxRowsPerPoll;
+    this.keyRange = keyRange;
     this.writeBatchSize = writeBatchSize;
   }
 
@@ -64,7 +69,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (database == null || tables == null || layout == null || fingerprint == null) {
       throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 500);
+    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 0, KeyRange.ALL, 500);
   }
 
   /** How the rows are embedded: required. */
@@ -73,7 +78,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("embedding must not be null");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, writeBatchSize);
+        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
   }
 
   /** Reads numeric ids in {@code partitions} parallel queries over {@code minId..maxId} (null: one query). */
@@ -82,16 +87,32 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("readPartitions must be >= 1, but was " + partitions);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, writeBatchSize);
+        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
   }
 
-  /** Keeps reading the pending rows every {@code pollInterval} (continuous mode: an unbounded pipeline). */
-  public EmbedPendingRows withPolling(Duration pollInterval) {
+  /**
+   * Keeps reading the pending rows every {@code pollInterval} (continuous mode: an unbounded pipeline), at most the
+   * first {@code maxRowsPerPoll} in id order each time (0: all): rows still in flight are read again and dropped, so
+   * no more than that many are in flight, and a poll takes new rows only as earlier ones are written.
+   */
+  public EmbedPendingRows withPolling(Duration pollInterval, int maxRowsPerPoll) {
     if (pollInterval == null || pollInterval.getMillis() < 100) {
       throw new IllegalArgumentException("--pollInterval must be >= 100 ms, but was " + pollInterval);
     }
+    if (maxRowsPerPoll < 0) {
+      throw new IllegalArgumentException("--maxInFlightRows must be >= 0 (0: no bound), but was " + maxRowsPerPoll);
+    }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, writeBatchSize);
+        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
+  }
+
+  /** Reads only the pending rows with ids in {@code range}: one wave of a run (see {@code RunController}). */
+  public EmbedPendingRows withKeyRange(KeyRange range) {
+    if (range == null) {
+      throw new IllegalArgumentException("range must not be null (KeyRange.ALL: every id)");
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, maxRowsPerPoll, range, writeBatchSize);
   }
 
   /** Rows per JDBC batch write. */
@@ -100,7 +121,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, writeBatchSize);
+        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
   }
 
   @Override
@@ -108,11 +129,12 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (embedding == null) {
       throw new IllegalStateException("EmbedPendingRows needs withEmbedding(EmbedTexts.using(model))");
     }
-    String pending = tables.pendingQuery(fingerprint);
     PCollection<KV<RowKey, String>> rows =
         pollInterval != null
-            ? input.apply("Poll pending rows", new ContinuousSource(database, pending, pollInterval, inFlight()))
-            : input.apply("Read pending rows", ArtifactSource.query(database, pending)
+            ? input.apply("Poll pending rows", new ContinuousSource(
+                database, tables.firstPendingQuery(fingerprint, maxRowsPerPoll), pollInterval, inFlight()))
+            : input.apply("Read pending rows", ArtifactSource
+                .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType()))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
     EmbedTexts.Result<RowKey> result = rows.apply("Embed", embedding);
     result.embedded().apply("Write vectors", VectorWriter.vectors(

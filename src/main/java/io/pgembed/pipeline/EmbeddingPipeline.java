@@ -37,11 +37,15 @@ public final class EmbeddingPipeline {
       throws SQLException, IOException {
     // 0. Check the options, the model and the tables; count what is pending.
     try (Preflight.Checked checked = Preflight.check(o, modelSpec(o))) {
-      Pipeline pipeline = Pipeline.create(o);
-      // 1. Read the pending rows, 2. batch and embed them, 3. upsert the vectors, 4. record the failures.
-      pipeline.apply("Embed pending rows", embedPendingRows(checked, o));
-      // 5. Run to the end, --timeout or a stop, and report.
-      return RunController.execute(pipeline, checked, o, stopRequested);
+      // 1. Read the pending rows, 2. batch and embed them, 3. upsert the vectors, 4. record the failures: wave by
+      // wave (at most --maxInFlightRows) on the DirectRunner. 5. Run to the end, --timeout or a stop; report.
+      return RunController.execute(checked, o, stopRequested, (wave, deadline) -> {
+        Pipeline pipeline = Pipeline.create(o);
+        pipeline.apply("Embed pending rows", embedPendingRows(checked, o, deadline)
+            .withKeyRange(wave.range())
+            .withPartitions(readPartitions(o), wave.minId(), wave.maxId()));
+        return pipeline;
+      });
     }
   }
 
@@ -56,24 +60,31 @@ public final class EmbeddingPipeline {
     return spec;
   }
 
-  /** The job's transform, configured by the options for the checked tables and model. */
+  /** The job's transform, configured by the options for the checked tables and model; --timeout counts from now. */
   public static EmbedPendingRows embedPendingRows(Preflight.Checked checked, EmbeddingPipelineOptions o) {
-    int workers = o.getWorkers();
+    return embedPendingRows(checked, o, o.getTimeout() > 0 ? System.currentTimeMillis() + o.getTimeout() : 0);
+  }
+
+  /** As above, with the run's deadline (epoch ms, 0: none): groups after it are left pending. */
+  static EmbedPendingRows embedPendingRows(Preflight.Checked checked, EmbeddingPipelineOptions o, long deadline) {
     EmbedTexts<RowKey> embedding =
         EmbedTexts.<RowKey>using(checked.spec())
             .withBatchSize(o.getBatchSize())
             .withMaxBatchTokens(o.getMaxBatchTokens())
             .withBatchMode(o.getBatchMode(), checked.model().fingerprint().maxLength())
-            .withShards(workers)
+            .withShards(o.getWorkers())
             .withLengthBuckets(o.getLengthBuckets())
             .withMaxBuffering(Duration.millis(o.getMaxBufferingMs()))
-            .withDeadline(o.getTimeout() > 0 && !o.getContinuous() ? System.currentTimeMillis() + o.getTimeout() : 0);
+            .withDeadline(o.getContinuous() ? 0 : deadline);
     EmbedPendingRows job =
         EmbedPendingRows.from(checked.database(), checked.tables(), checked.layout(), checked.fingerprint())
             .withEmbedding(embedding)
-            .withPartitions(o.getReadPartitions() > 0 ? o.getReadPartitions() : 2 * workers, checked.minId(),
-                checked.maxId())
+            .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
             .withWriteBatchSize(o.getWriteBatchSize());
-    return o.getContinuous() ? job.withPolling(RunOptions.pollInterval(o)) : job;
+    return o.getContinuous() ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows()) : job;
+  }
+
+  private static int readPartitions(EmbeddingPipelineOptions o) {
+    return o.getReadPartitions() > 0 ? o.getReadPartitions() : 2 * o.getWorkers();
   }
 }

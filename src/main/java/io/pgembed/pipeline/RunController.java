@@ -1,13 +1,13 @@
 package io.pgembed.pipeline;
 
 import io.pgembed.metrics.EmbeddingMetrics;
+import io.pgembed.metrics.EmbeddingMetrics.Snapshot;
+import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.RunOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.SQLException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.flink.FlinkDetachedRunnerResult;
@@ -18,19 +18,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a built pipeline to its {@link RunStatus}: starts it, prints progress with --verbose, stops it at --timeout,
- * on a signal (continuous mode) or when a stop is requested (a cancelled queue job), and reports. Every runner
- * quirk lives here. At the deadline the embed step stops embedding (later groups stay pending) and what was
- * embedded drains into the target; only if that takes longer than {@link #CANCEL_GRACE_MS} is the run cancelled.
+ * Runs the job to its {@link RunStatus}: starts it (in {@link Waves} on the DirectRunner), prints progress with
+ * --verbose, stops it at --timeout, on a signal (continuous mode) or when a stop is requested (a cancelled queue job),
+ * and reports. Every runner quirk lives here. At the deadline the embed step stops embedding (later groups stay
+ * pending) and what was embedded drains into the target; only if that takes longer than {@link #CANCEL_GRACE_MS}
+ * is the run cancelled.
  *
  * <pre>{@code
- * RunReport report = RunController.execute(pipeline, checked, options, () -> false);
+ * RunReport report = RunController.execute(checked, options, () -> false, (wave, deadline) -> pipelineFor(wave));
  * }</pre>
  */
 public final class RunController {
   private static final Logger LOG = LoggerFactory.getLogger(RunController.class);
   /** After --timeout, groups already running may finish and drain; past this grace the run is cancelled. */
   static final long CANCEL_GRACE_MS = 60_000;
+
+  /** Builds the pipeline of one wave; {@code deadlineMillis} is the run's (0: none), the same for every wave. */
+  public interface WaveBuilder {
+    Pipeline build(Waves.Wave wave, long deadlineMillis);
+  }
 
   private RunController() {}
 
@@ -41,7 +47,62 @@ public final class RunController {
     return pipeline.run();
   }
 
-  /** Runs {@code pipeline} and returns (and prints, and with --reportFile writes) its report. */
+  /** Runs the job: in waves where {@link Waves#apply} says so, else as one pipeline. */
+  public static RunReport execute(
+      Preflight.Checked checked, EmbeddingPipelineOptions o, BooleanSupplier stopRequested, WaveBuilder build)
+      throws IOException {
+    long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + o.getTimeout() : 0;
+    if (!Waves.apply(o)) {
+      return execute(build.build(Waves.all(checked), deadline), checked, o, stopRequested);
+    }
+    long start = System.nanoTime();
+    Snapshot done = Snapshot.EMPTY;
+    AtomicReference<PipelineResult> current = new AtomicReference<>();
+    RunStatus status = RunStatus.COMPLETE;
+    String error = null;
+    Snapshot[] doneSoFar = {done};
+    try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, () -> doneSoFar[0], current)) {
+      String after = null;
+      int size = Math.min(Waves.FIRST_WAVE, o.getMaxInFlightRows());
+      for (int n = 1; ; n++) {
+        if (stopRequested.getAsBoolean()) {
+          status = RunStatus.CANCELLED;
+          break;
+        }
+        if (deadline > 0 && System.currentTimeMillis() >= deadline) {
+          LOG.warn("--timeout={} ms: no further wave; written rows stay, the rest stays pending", o.getTimeout());
+          status = RunStatus.PARTIAL;
+          break;
+        }
+        Waves.Wave wave = Waves.next(checked, after, size);
+        if (wave == null) {
+          break;
+        }
+        long t0 = System.nanoTime();
+        PipelineResult result = start(build.build(wave, deadline));
+        current.set(result);
+        RunStatus waveStatus = waitForEnd(result, false, deadline == 0 ? 0 : deadline + CANCEL_GRACE_MS, stopRequested);
+        done = done.plus(EmbeddingMetrics.snapshot(result));
+        doneSoFar[0] = done;
+        current.set(null);
+        LOG.info("wave {}: {} rows pending in ids ({}, {}], {}, {} ms", n, wave.rows(), wave.range().after(),
+            wave.range().upTo(), waveStatus, (System.nanoTime() - t0) / 1_000_000);
+        if (waveStatus != RunStatus.COMPLETE) {
+          status = waveStatus;
+          break;
+        }
+        after = wave.range().upTo();
+        size = Waves.nextSize(o.getMaxInFlightRows(), wave.rows(), System.nanoTime() - t0);
+      }
+    } catch (SQLException | RuntimeException e) {
+      LOG.error("The run failed: {}", rootMessage(e), e);
+      status = RunStatus.FAILED;
+      error = rootMessage(e);
+    }
+    return report(status, error, done, checked, o, start);
+  }
+
+  /** Runs one built pipeline (all of the job, or a test's) and returns (prints, and writes) its report. */
   public static RunReport execute(
       Pipeline pipeline, Preflight.Checked checked, RunOptions o, BooleanSupplier stopRequested) throws IOException {
     long start = System.nanoTime();
@@ -50,29 +111,29 @@ public final class RunController {
       result = start(pipeline);
     } catch (RuntimeException e) {
       LOG.error("The pipeline failed: {}", rootMessage(e), e);
-      return report(RunStatus.FAILED, rootMessage(e), null, checked, o, start);
+      return report(RunStatus.FAILED, rootMessage(e), Snapshot.EMPTY, checked, o, start);
     }
     if (o.getContinuous()) {
       // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
       Runtime.getRuntime().addShutdownHook(new Thread(() -> cancel(result)));
     }
-    ScheduledExecutorService progress = o.getVerbose() ? progress(result, checked.pending(), start) : null;
-    try {
-      return report(waitForEnd(result, o, stopRequested), null, result, checked, o, start);
+    long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
+    long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + wait : 0;
+    AtomicReference<PipelineResult> current = new AtomicReference<>(result);
+    try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, () -> Snapshot.EMPTY, current)) {
+      RunStatus status = waitForEnd(result, o.getContinuous(), deadline, stopRequested);
+      return report(status, null, EmbeddingMetrics.snapshot(result), checked, o, start);
     } catch (RuntimeException e) {
       LOG.error("The pipeline failed: {}", rootMessage(e), e);
-      return report(RunStatus.FAILED, rootMessage(e), result, checked, o, start);
-    } finally {
-      if (progress != null) {
-        progress.shutdownNow();
-      }
+      return report(RunStatus.FAILED, rootMessage(e), EmbeddingMetrics.snapshot(result), checked, o, start);
     }
   }
 
-  private static RunStatus waitForEnd(PipelineResult result, RunOptions o, BooleanSupplier stopRequested)
+  /** Waits for the end, {@code deadlineMillis} (0: none) or a stop request, and says how the pipeline ended. */
+  private static RunStatus waitForEnd(
+      PipelineResult result, boolean continuous, long deadlineMillis, BooleanSupplier stopRequested)
       throws IOException {
-    long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
-    long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + wait : Long.MAX_VALUE;
+    long deadline = deadlineMillis > 0 ? deadlineMillis : Long.MAX_VALUE;
     PipelineResult.State state = null;
     boolean stop = false;
     // Wait in steps of a second, so that a stop request (a cancelled job) is noticed.
@@ -90,11 +151,11 @@ public final class RunController {
     }
     if (!ended) {
       result.cancel();
-      if (o.getContinuous()) {
-        LOG.info("--timeout={} ms: stopping the continuous run; written rows stay", o.getTimeout());
+      if (continuous) {
+        LOG.info("--timeout: stopping the continuous run; written rows stay");
         return RunStatus.STOPPED;
       }
-      LOG.warn("--timeout={} ms: the run did not drain in time, cancelled; written rows stay", o.getTimeout());
+      LOG.warn("--timeout: the run did not drain in time, cancelled; written rows stay");
       return RunStatus.PARTIAL;
     }
     if (state != PipelineResult.State.DONE) {
@@ -131,7 +192,7 @@ public final class RunController {
   }
 
   private static RunReport report(
-      RunStatus status, String error, PipelineResult result, Preflight.Checked checked, RunOptions o, long start)
+      RunStatus status, String error, Snapshot metrics, Preflight.Checked checked, RunOptions o, long start)
       throws IOException {
     double wall = (System.nanoTime() - start) / 1e9;
     long stillPending;
@@ -141,8 +202,7 @@ public final class RunController {
       LOG.warn("Could not count the rows still pending: {}", e.getMessage());
       stillPending = -1;
     }
-    RunReport report = RunReport.of(status, checked.fingerprint(), wall, checked.pending(),
-        result == null ? EmbeddingMetrics.Snapshot.EMPTY : EmbeddingMetrics.snapshot(result), stillPending, error);
+    RunReport report = RunReport.of(status, checked.fingerprint(), wall, checked.pending(), metrics, stillPending, error);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(Path.of(o.getReportFile()));
@@ -150,27 +210,7 @@ public final class RunController {
     return report;
   }
 
-  private static ScheduledExecutorService progress(PipelineResult result, long total, long start) {
-    ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "progress");
-      t.setDaemon(true);
-      return t;
-    });
-    progress.scheduleAtFixedRate(() -> {
-      try {
-        long done = EmbeddingMetrics.snapshot(result).rowsDone();
-        double seconds = (System.nanoTime() - start) / 1e9;
-        double rate = done / Math.max(seconds, 1e-9);
-        String eta = rate > 0 && total > done ? String.format("%.0f s", (total - done) / rate) : "-";
-        System.out.printf("progress: %d/%d rows, %.1f rows/s, ETA %s%n", done, total, rate, eta);
-      } catch (RuntimeException e) {
-        LOG.debug("no progress metrics yet: {}", e.toString());
-      }
-    }, 5, 5, TimeUnit.SECONDS);
-    return progress;
-  }
-
-  private static String rootMessage(Throwable e) {
+  static String rootMessage(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();

@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.metrics.EmbeddingMetrics.WorkerJvm;
+import io.pgembed.metrics.JvmMemory;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,7 +31,8 @@ public record RunReport(
       RunStatus status, String model, double wallSeconds, long pendingAtStart, EmbeddingMetrics.Snapshot metrics,
       long stillPending, String error) {
     return new RunReport(
-        status, model, wallSeconds, pendingAtStart, metrics, peakHeap(), peakRss(), stillPending, error);
+        status, model, wallSeconds, pendingAtStart, metrics, JvmMemory.peakHeap(), JvmMemory.peakRss(), stillPending,
+        error);
   }
 
   public long read() {
@@ -111,30 +110,6 @@ public record RunReport(
     return paddedTokens() == 0 ? 1 : (double) tokens() / paddedTokens();
   }
 
-  static long peakHeap() {
-    long sum = 0;
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
-        sum += pool.getPeakUsage().getUsed();
-      }
-    }
-    return sum;
-  }
-
-  /** VmHWM of /proc/self/status: the process's peak resident memory (0 where there is no /proc). */
-  static long peakRss() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      return 0;
-    }
-    return 0;
-  }
-
   public String format() {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format("%n=== embedding run: %s ===%n", status));
@@ -151,8 +126,10 @@ public record RunReport(
         forwardPasses(), tokens(), paddingEfficiency(), truncated()));
     sb.append(String.format("memory           peak heap %d MiB, peak RSS %d MiB (this process)%n",
         peakHeapBytes >> 20, peakRssBytes >> 20));
-    workers().forEach((jvm, w) -> sb.append(String.format("worker JVM       %s: %d embedded, %d model load%s%n",
-        jvm, w.rowsEmbedded(), w.modelsLoaded(), w.modelsLoaded() == 1 ? "" : "s")));
+    workers().forEach((jvm, w) -> sb.append(String.format(
+        "worker JVM       %s: %d embedded, %d model load%s, peak heap %d MiB, peak RSS %d MiB%n", jvm,
+        w.rowsEmbedded(), w.modelsLoaded(), w.modelsLoaded() == 1 ? "" : "s", w.peakHeapBytes() >> 20,
+        w.peakRssBytes() >> 20)));
     if (error != null) {
       sb.append(String.format("error            %s%n", error));
     }
@@ -192,8 +169,8 @@ public record RunReport(
     m.put("peak_heap_bytes", peakHeapBytes);
     m.put("peak_rss_bytes", peakRssBytes);
     Map<String, Object> jvms = new LinkedHashMap<>();
-    workers().forEach((jvm, w) ->
-        jvms.put(jvm, Map.of("rows_embedded", w.rowsEmbedded(), "models_loaded", w.modelsLoaded())));
+    workers().forEach((jvm, w) -> jvms.put(jvm, Map.of("rows_embedded", w.rowsEmbedded(),
+        "models_loaded", w.modelsLoaded(), "peak_heap_bytes", w.peakHeapBytes(), "peak_rss_bytes", w.peakRssBytes())));
     m.put("worker_jvms", jvms);
     m.put("error", error);
     return m;

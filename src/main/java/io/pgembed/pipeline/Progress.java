@@ -1,0 +1,55 @@
+package io.pgembed.pipeline;
+
+import io.pgembed.metrics.EmbeddingMetrics;
+import io.pgembed.metrics.EmbeddingMetrics.Snapshot;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.apache.beam.sdk.PipelineResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** --verbose: a progress line every 5 s (done/total, rate, ETA), over finished waves and the running pipeline. */
+final class Progress implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Progress.class);
+  private final ScheduledExecutorService timer;
+
+  private Progress(ScheduledExecutorService timer) {
+    this.timer = timer;
+  }
+
+  static Progress start(
+      boolean verbose, long total, long startNanos, Supplier<Snapshot> finished,
+      AtomicReference<PipelineResult> running) {
+    if (!verbose) {
+      return new Progress(null);
+    }
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "progress");
+      t.setDaemon(true);
+      return t;
+    });
+    timer.scheduleAtFixedRate(() -> {
+      try {
+        PipelineResult r = running.get();
+        long done = finished.get().rowsDone() + (r == null ? 0 : EmbeddingMetrics.snapshot(r).rowsDone());
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        double rate = done / Math.max(seconds, 1e-9);
+        String eta = rate > 0 && total > done ? String.format("%.0f s", (total - done) / rate) : "-";
+        System.out.printf("progress: %d/%d rows, %.1f rows/s, ETA %s%n", done, total, rate, eta);
+      } catch (RuntimeException e) {
+        LOG.debug("no progress metrics yet: {}", e.toString());
+      }
+    }, 5, 5, TimeUnit.SECONDS);
+    return new Progress(timer);
+  }
+
+  @Override
+  public void close() {
+    if (timer != null) {
+      timer.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package io.pgembed.pipeline;
+
+import io.pgembed.db.KeyRange;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+/**
+ * A run in waves: each wave is one pipeline over the next pending rows in id order, at most
+ * {@code --maxInFlightRows} of them, written before the next wave is read. So the rows read but not yet written stay
+ * under that bound whatever the table's size, vectors reach the table wave by wave, and a crash or a timeout leaves
+ * every finished wave written and the rest pending. Keyset bounds (ids after the last wave's last id) visit each row
+ * once per run, so a row that fails with attempts left is not retried within the run. The model stays loaded
+ * between waves: the run holds it from its preflight to its end.
+ *
+ * <p>The first wave is small ({@value #FIRST_WAVE} rows), so the first vectors reach the table within seconds; later
+ * waves are sized to take about {@value #TARGET_WAVE_MS} ms at the rate measured so far.
+ */
+final class Waves {
+  static final int FIRST_WAVE = 256;
+  static final long TARGET_WAVE_MS = 30_000;
+
+  /** One wave: its id range, its pending rows when it was planned, and numeric id bounds for partitioned reads. */
+  record Wave(KeyRange range, long rows, Long minId, Long maxId) {}
+
+  private Waves() {}
+
+  /** Waves on the DirectRunner for a batch run with a bound; Flink bounds memory itself (backpressure). */
+  static boolean apply(EmbeddingPipelineOptions o) {
+    return !o.getContinuous() && o.getMaxInFlightRows() > 0 && o.getRunner() != null
+        && o.getRunner().getSimpleName().equals("DirectRunner");
+  }
+
+  /** Everything pending, as one wave. */
+  static Wave all(Preflight.Checked checked) {
+    return new Wave(KeyRange.ALL, checked.pending(), checked.minId(), checked.maxId());
+  }
+
+  /** The next wave after id {@code after} (null: from the start) of at most {@code limit} rows; null when none. */
+  static Wave next(Preflight.Checked checked, String after, int limit) throws SQLException {
+    String idType = checked.layout().idCastType();
+    try (Connection c = checked.database().connect();
+        PreparedStatement ps =
+            c.prepareStatement(checked.tables().nextWaveQuery(checked.fingerprint(), idType, after == null))) {
+      int i = 1;
+      if (after != null) {
+        ps.setString(i++, after);
+      }
+      ps.setInt(i, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        long rows = rs.getLong(1);
+        if (rows == 0) {
+          return null;
+        }
+        boolean numeric = checked.layout().numericId();
+        return new Wave(new KeyRange(after, rs.getString(3)), rows,
+            numeric ? Long.valueOf(rs.getString(2)) : null, numeric ? Long.valueOf(rs.getString(3)) : null);
+      }
+    }
+  }
+
+  /** The next wave's size: about {@link #TARGET_WAVE_MS} at the last wave's rate, within [first wave, bound]. */
+  static int nextSize(int bound, long rows, long nanos) {
+    double perMs = rows / Math.max(1.0, nanos / 1e6);
+    long size = Math.round(perMs * TARGET_WAVE_MS);
+    return (int) Math.min(bound, Math.max(Math.min(FIRST_WAVE, bound), size));
+  }
+}
