@@ -111,13 +111,13 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   }
 
   /**
-   * The next wave: of the pending rows with an id above the one parameter (cast to {@code idCastType}; none when
-   * {@code first}), the first {@code limit} in id order (the second parameter). Columns: count, min(id), max(id) as
-   * text. It walks the source's primary key, so each wave costs its own rows, not the table's.
+   * The next wave's ids, as text and in id order: of the pending rows with an id above the one parameter (cast to
+   * {@code idCastType}; none when {@code first}), the first {@code limit} (the second parameter). It walks the
+   * source's primary key, so a wave costs its own rows, not the table's.
    */
   public String nextWaveQuery(String fingerprint, String idCastType, boolean first) {
-    return "SELECT count(*), min(id)::text, max(id)::text FROM (SELECT p.id FROM (" + pendingQuery(fingerprint)
-        + ") p" + (first ? "" : " WHERE p.id > CAST(? AS " + idCastType + ")") + " ORDER BY p.id LIMIT ?) wave";
+    return "SELECT p.id::text FROM (" + pendingQuery(fingerprint) + ") p"
+        + (first ? "" : " WHERE p.id > CAST(? AS " + idCastType + ")") + " ORDER BY p.id LIMIT ?";
   }
 
   /** The first {@code limit} pending rows in id order (0: all): what one poll of continuous mode reads. */

@@ -37,16 +37,22 @@ public final class EmbeddingPipeline {
       throws SQLException, IOException {
     // 0. Check the options, the model and the tables; count what is pending.
     try (Preflight.Checked checked = Preflight.check(o, modelSpec(o))) {
-      // 1. Read the pending rows, 2. batch and embed them, 3. upsert the vectors, 4. record the failures: wave by
-      // wave (at most --maxInFlightRows) on the DirectRunner. 5. Run to the end, --timeout or a stop; report.
-      return RunController.execute(checked, o, stopRequested, (wave, deadline) -> {
-        Pipeline pipeline = Pipeline.create(o);
-        pipeline.apply("Embed pending rows", embedPendingRows(checked, o, deadline)
-            .withKeyRange(wave.range())
-            .withPartitions(readPartitions(o), wave.minId(), wave.maxId()));
-        return pipeline;
-      });
+      return run(checked, o, stopRequested);
     }
+  }
+
+  /** Runs the job for tables and a model already checked (a test passes its own model's). */
+  public static RunReport run(Preflight.Checked checked, EmbeddingPipelineOptions o, BooleanSupplier stopRequested)
+      throws IOException {
+    // 1. Read the pending rows, 2. batch and embed them, 3. upsert the vectors, 4. record the failures: wave by
+    // wave (at most --maxInFlightRows) on the DirectRunner. 5. Run to the end, --timeout or a stop; report.
+    return RunController.execute(checked, o, stopRequested, (wave, deadline) -> {
+      Pipeline pipeline = Pipeline.create(o);
+      pipeline.apply("Embed pending rows", embedPendingRows(checked, o, deadline)
+          .withKeyRange(wave.range())
+          .withPartitions(readPartitions(o), wave.minId(), wave.maxId()));
+      return pipeline;
+    });
   }
 
   /** The model the options name ({@code --failOnTextMatching}, deprecated, wraps it with a fault). */

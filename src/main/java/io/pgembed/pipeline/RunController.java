@@ -60,6 +60,8 @@ public final class RunController {
     AtomicReference<PipelineResult> current = new AtomicReference<>();
     RunStatus status = RunStatus.COMPLETE;
     String error = null;
+    int waves = 0;
+    long largest = 0;
     Snapshot[] doneSoFar = {done};
     try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, () -> doneSoFar[0], current)) {
       String after = null;
@@ -79,6 +81,8 @@ public final class RunController {
           break;
         }
         long t0 = System.nanoTime();
+        waves = n;
+        largest = Math.max(largest, wave.rows());
         PipelineResult result = start(build.build(wave, deadline));
         current.set(result);
         RunStatus waveStatus = waitForEnd(result, false, deadline == 0 ? 0 : deadline + CANCEL_GRACE_MS, stopRequested);
@@ -99,7 +103,7 @@ public final class RunController {
       status = RunStatus.FAILED;
       error = rootMessage(e);
     }
-    return report(status, error, done, checked, o, start);
+    return report(status, error, done, checked, o, start, waves, largest);
   }
 
   /** Runs one built pipeline (all of the job, or a test's) and returns (prints, and writes) its report. */
@@ -111,7 +115,7 @@ public final class RunController {
       result = start(pipeline);
     } catch (RuntimeException e) {
       LOG.error("The pipeline failed: {}", rootMessage(e), e);
-      return report(RunStatus.FAILED, rootMessage(e), Snapshot.EMPTY, checked, o, start);
+      return report(RunStatus.FAILED, rootMessage(e), Snapshot.EMPTY, checked, o, start, 0, 0);
     }
     if (o.getContinuous()) {
       // A continuous run ends by --timeout or by a signal: stop the pipeline, then report.
@@ -122,10 +126,12 @@ public final class RunController {
     AtomicReference<PipelineResult> current = new AtomicReference<>(result);
     try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, () -> Snapshot.EMPTY, current)) {
       RunStatus status = waitForEnd(result, o.getContinuous(), deadline, stopRequested);
-      return report(status, null, EmbeddingMetrics.snapshot(result), checked, o, start);
+      Snapshot metrics = EmbeddingMetrics.snapshot(result);
+      return report(status, null, metrics, checked, o, start, 1, metrics.rowsRead());
     } catch (RuntimeException e) {
       LOG.error("The pipeline failed: {}", rootMessage(e), e);
-      return report(RunStatus.FAILED, rootMessage(e), EmbeddingMetrics.snapshot(result), checked, o, start);
+      Snapshot metrics = EmbeddingMetrics.snapshot(result);
+      return report(RunStatus.FAILED, rootMessage(e), metrics, checked, o, start, 1, metrics.rowsRead());
     }
   }
 
@@ -192,8 +198,8 @@ public final class RunController {
   }
 
   private static RunReport report(
-      RunStatus status, String error, Snapshot metrics, Preflight.Checked checked, RunOptions o, long start)
-      throws IOException {
+      RunStatus status, String error, Snapshot metrics, Preflight.Checked checked, RunOptions o, long start,
+      int waves, long largestWave) throws IOException {
     double wall = (System.nanoTime() - start) / 1e9;
     long stillPending;
     try {
@@ -202,7 +208,8 @@ public final class RunController {
       LOG.warn("Could not count the rows still pending: {}", e.getMessage());
       stillPending = -1;
     }
-    RunReport report = RunReport.of(status, checked.fingerprint(), wall, checked.pending(), metrics, stillPending, error);
+    RunReport report = RunReport.of(
+        status, checked.fingerprint(), wall, checked.pending(), metrics, stillPending, waves, largestWave, error);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(Path.of(o.getReportFile()));

@@ -25,14 +25,15 @@ public record RunReport(
     long peakHeapBytes,
     long peakRssBytes,
     long stillPending,
+    int waves,
+    long largestWaveRows,
     String error) {
 
   static RunReport of(
       RunStatus status, String model, double wallSeconds, long pendingAtStart, EmbeddingMetrics.Snapshot metrics,
-      long stillPending, String error) {
-    return new RunReport(
-        status, model, wallSeconds, pendingAtStart, metrics, JvmMemory.peakHeap(), JvmMemory.peakRss(), stillPending,
-        error);
+      long stillPending, int waves, long largestWaveRows, String error) {
+    return new RunReport(status, model, wallSeconds, pendingAtStart, metrics, JvmMemory.peakHeap(),
+        JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error);
   }
 
   public long read() {
@@ -118,6 +119,9 @@ public record RunReport(
         pendingAtStart, read(), embedded(), skipped(), failed(),
         deferred() > 0 ? ", " + deferred() + " left pending at --timeout" : ""));
     sb.append(String.format("still pending    %d%n", stillPending));
+    if (waves > 1) {
+      sb.append(String.format("waves            %d, at most %d rows in flight%n", waves, largestWaveRows));
+    }
     sb.append(String.format("wall time        %.1f s, %.1f embeddings/s%n", wallSeconds, embeddingsPerSecond()));
     sb.append(String.format("success rate     %.4f, error rate %.4f%n", successRate(), errorRate()));
     sb.append(String.format("groups           %d (mean %.1f rows, %.0f ms), %d split after an error%n",
@@ -153,6 +157,8 @@ public record RunReport(
     m.put("rows_failed", failed());
     m.put("rows_deferred", deferred());
     m.put("still_pending", stillPending);
+    m.put("waves", waves);
+    m.put("largest_wave_rows", largestWaveRows);
     m.put("embeddings_per_second", embeddingsPerSecond());
     m.put("success_rate", successRate());
     m.put("error_rate", errorRate());

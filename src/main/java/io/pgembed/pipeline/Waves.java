@@ -50,14 +50,20 @@ final class Waves {
       }
       ps.setInt(i, limit);
       try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        long rows = rs.getLong(1);
+        long rows = 0;
+        String first = null;
+        String last = null;
+        while (rs.next()) {
+          last = rs.getString(1);
+          first = first == null ? last : first;
+          rows++;
+        }
         if (rows == 0) {
           return null;
         }
         boolean numeric = checked.layout().numericId();
-        return new Wave(new KeyRange(after, rs.getString(3)), rows,
-            numeric ? Long.valueOf(rs.getString(2)) : null, numeric ? Long.valueOf(rs.getString(3)) : null);
+        return new Wave(new KeyRange(after, last), rows,
+            numeric ? Long.valueOf(first) : null, numeric ? Long.valueOf(last) : null);
       }
     }
   }

@@ -36,12 +36,13 @@ public record TokenHashModel(int dimension, int maxLength, int workers) implemen
     return this;
   }
 
+  private static final java.util.Map<TokenHashModel, EmbeddingModel> LOADED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   /** The expected vector of one text: what the model gives it alone. */
   public float[] vectorOf(String text) {
-    try (EmbeddingModel m = load();
-        EmbeddingPredictor p = m.newPredictor()) {
-      return p.embedTexts(java.util.List.of(text))[0];
-    }
+    EmbeddingModel m = LOADED.computeIfAbsent(this, TokenHashModel::load);
+    return m.newPredictor().embedTexts(java.util.List.of(text))[0];
   }
 
   private record Model(TokenHashModel spec, TextTokenizer tokenizer, ModelFingerprint fingerprint)

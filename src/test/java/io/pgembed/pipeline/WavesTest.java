@@ -1,0 +1,168 @@
+package io.pgembed.pipeline;
+
+import static io.pgembed.Await.await;
+import static io.pgembed.db.TestDatabase.count;
+import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static io.pgembed.pipeline.PipelineTestSupport.insert;
+import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static io.pgembed.pipeline.PipelineTestSupport.vectors;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.pgembed.db.TestDatabase;
+import io.pgembed.model.EmbeddingPredictor;
+import io.pgembed.model.TestModels;
+import io.pgembed.model.TokenHashModel;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.Test;
+
+/**
+ * Runs in waves of at most --maxInFlightRows (the DirectRunner's memory bound): every row exactly once and exact,
+ * whatever the bound and the id type; a JVM killed midway leaves its written rows, and the next run embeds only
+ * the rest.
+ */
+public class WavesTest {
+  private static final TokenHashModel MODEL = TokenHashModel.small();
+
+  private static RunReport run(EmbeddingPipelineOptions o) throws Exception {
+    try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
+      return EmbeddingPipeline.run(checked, o, () -> false);
+    }
+  }
+
+  @Test
+  public void aLargeTableGoesInBoundedWavesAndEveryRowOnceAndExact() throws Exception {
+    String db = TestDatabase.newDatabase("waves");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+    Map<Long, String> rows = new LinkedHashMap<>();
+    for (long i = 0; i < 1200; i++) {
+      rows.put(i * 3 + 7, "document " + i + " " + "about waves ".repeat((int) (i % 9) + 1));
+    }
+    insert(db, "docs", rows);
+    RunReport r = run(options(db, "--sourceTable=docs", "--maxInFlightRows=100", "--batchSize=16"));
+    assertEquals(RunStatus.COMPLETE, r.status());
+    assertEquals(1200, r.read());
+    assertEquals(1200, r.embedded());
+    assertEquals(0, r.stillPending());
+    assertEquals("1200 rows in waves of at most 100", 12, r.waves());
+    assertEquals(100, r.largestWaveRows());
+    Map<String, float[]> stored = vectors(db, "docs_embeddings");
+    assertEquals(1200, stored.size());
+    for (Map.Entry<Long, String> e : rows.entrySet()) {
+      assertArrayEquals("row " + e.getKey(), MODEL.vectorOf(e.getValue()), stored.get(e.getKey().toString()), 0f);
+    }
+    // A rerun finds nothing pending: no wave at all.
+    RunReport again = run(options(db, "--sourceTable=docs", "--maxInFlightRows=100"));
+    assertEquals(0, again.read());
+    assertEquals(0, again.waves());
+  }
+
+  @Test
+  public void wavesOfOneBatchOverUuidIdsLoseAndDuplicateNothing() throws Exception {
+    String db = TestDatabase.newDatabase("waveuuid");
+    execute(db, "CREATE TABLE notes (id uuid PRIMARY KEY, content text)");
+    Map<String, String> rows = new LinkedHashMap<>();
+    try (Connection c = PipelineTestSupport.connect(db);
+        PreparedStatement ps = c.prepareStatement("INSERT INTO notes VALUES (?, ?)")) {
+      for (int i = 0; i < 61; i++) {
+        UUID id = UUID.nameUUIDFromBytes(("note" + i).getBytes());
+        String text = i == 30 ? null : "note " + i + " on keyset pagination";
+        rows.put(id.toString(), text);
+        ps.setObject(1, id);
+        ps.setString(2, text);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+    // The in-flight bound is one batch: 8 rows.
+    RunReport r = run(options(db, "--sourceTable=notes", "--maxInFlightRows=8", "--batchSize=8"));
+    assertEquals(RunStatus.COMPLETE, r.status());
+    assertEquals(61, r.read());
+    assertEquals(60, r.embedded());
+    assertEquals(1, r.skipped());
+    assertEquals(8, r.waves());
+    assertEquals(8, r.largestWaveRows());
+    Map<String, float[]> stored = vectors(db, "notes_embeddings");
+    assertEquals(60, stored.size());
+    for (Map.Entry<String, String> e : rows.entrySet()) {
+      if (e.getValue() != null) {
+        assertArrayEquals(e.getKey(), MODEL.vectorOf(e.getValue()), stored.get(e.getKey()), 0f);
+      }
+    }
+    assertEquals(1, count(db, "SELECT count(*) FROM embedding_failures WHERE error_class = 'skipped_null_text'"));
+  }
+
+  @Test
+  public void aKilledRunKeepsItsWrittenRowsAndTheNextRunEmbedsOnlyTheRest() throws Exception {
+    String db = TestDatabase.newDatabase("wavekill");
+    execute(db, "CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
+    List<TestModels.CorpusText> corpus = TestModels.parityCorpus();
+    Map<Long, String> rows = new LinkedHashMap<>();
+    for (long i = 0; i < 2400; i++) {
+      String text = corpus.get((int) (i % corpus.size())).text();
+      rows.put(i, text.substring(0, Math.min(text.length(), 120)) + " #" + i);
+    }
+    insert(db, "artifacts", rows);
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-Dai.djl.offline=true",
+        "-cp", System.getProperty("java.class.path"), "io.pgembed.Main", "run", "--jdbcUrl=" + db,
+        "--sourceTable=artifacts", "--device=cpu", "--maxInFlightRows=300"));
+    Path logs = Path.of("target", "worker-logs");
+    Files.createDirectories(logs);
+    File log = logs.resolve("killed-run-" + System.currentTimeMillis() + ".log").toFile();
+    Process run = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+    long written;
+    try {
+      await("the run to write its first waves", 180, () -> written(db) >= 600);
+    } finally {
+      run.destroyForcibly(); // SIGKILL: no shutdown hook, no drain
+      assertTrue(run.waitFor(30, TimeUnit.SECONDS));
+    }
+    written = count(db, "SELECT count(*) FROM artifacts_embeddings");
+    assertThat("killed midway", written, lessThan(2400L));
+    assertThat(written, greaterThanOrEqualTo(600L));
+    // Every row written before the kill is there and correct: the model's vector for its own text.
+    EmbeddingPredictor p = TestModels.bundled().newPredictor();
+    Map<String, float[]> before = vectors(db, "artifacts_embeddings");
+    for (Map.Entry<String, float[]> e : before.entrySet()) {
+      float[] expected = p.embedTexts(List.of(rows.get(Long.parseLong(e.getKey()))))[0];
+      assertThat("row " + e.getKey(), TestModels.cosine(expected, e.getValue()), greaterThanOrEqualTo(0.99999));
+    }
+    // The next run reads only what was not written.
+    RunReport rest = EmbeddingPipeline.run(options(db, "--sourceTable=artifacts", "--maxInFlightRows=300"));
+    assertEquals(RunStatus.COMPLETE, rest.status());
+    assertEquals(2400 - before.size(), rest.read());
+    assertEquals(2400 - before.size(), rest.embedded());
+    assertThat(rest.largestWaveRows(), lessThanOrEqualTo(300L));
+    assertEquals(2400, count(db, "SELECT count(*) FROM artifacts_embeddings"));
+    Map<String, float[]> after = vectors(db, "artifacts_embeddings");
+    for (Map.Entry<String, float[]> e : before.entrySet()) {
+      assertArrayEquals("row " + e.getKey() + " written before the kill is kept as it was", e.getValue(),
+          after.get(e.getKey()), 0f);
+    }
+  }
+
+  private static long written(String db) {
+    try {
+      return count(db, "SELECT count(*) FROM artifacts_embeddings");
+    } catch (java.sql.SQLException e) {
+      return 0; // the table is created by the run's preflight
+    }
+  }
+}
