@@ -1,0 +1,113 @@
+package io.pgembed.bench;
+
+import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingSchema;
+import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.RowKey;
+import io.pgembed.db.TableNames;
+import io.pgembed.embed.VectorCoder;
+import io.pgembed.write.VectorWriter;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.Random;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.SimpleFunction;
+import org.apache.beam.sdk.values.KV;
+
+/**
+ * Writes precomputed 384-dimension vectors through the job's own JdbcIO write ({@link VectorWriter}) into a
+ * {@code real[]} target on an embedded PostgreSQL, and prints vectors/s: {@code runners/bench-scale.sh writes
+ * [--rows=100000] [--rounds=3] [--writeBatchSize=500]}. Each round writes fresh rows (inserts), then the same rows
+ * again (upserts that replace).
+ */
+public final class WriteBenchmark {
+  public static void main(String[] args) throws Exception {
+    int rows = EncoderBenchmark.intArg(args, "rows", 100_000);
+    int rounds = EncoderBenchmark.intArg(args, "rounds", 3);
+    int batch = EncoderBenchmark.intArg(args, "writeBatchSize", 500);
+    try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
+      String url = pg.getJdbcUrl("postgres", "postgres");
+      Database db = new Database(url, null, null);
+      try (Connection c = pg.getPostgresDatabase().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE src (id bigint PRIMARY KEY, content text)");
+      }
+      EmbeddingTables tables = new EmbeddingTables(
+          TableNames.of("src", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
+      EmbeddingSchema.Layout layout;
+      try (Connection c = db.connect()) {
+        layout = tables.prepare(c, 384);
+      }
+      for (int r = 1; r <= rounds; r++) {
+        try (Connection c = db.connect();
+            Statement s = c.createStatement()) {
+          s.execute("TRUNCATE src_embeddings");
+        }
+        double insert = write(db, tables, layout, rows, batch);
+        double upsert = write(db, tables, layout, rows, batch);
+        System.out.printf("round %d: %,d vectors: inserts %.0f vectors/s, replacing upserts %.0f vectors/s%n",
+            r, rows, insert, upsert);
+      }
+    }
+  }
+
+  private static double write(Database db, EmbeddingTables tables, EmbeddingSchema.Layout layout, int rows, int batch) {
+    Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--targetParallelism=2", "--enforceImmutability=false", "--enforceEncodability=false").create());
+    p.apply(GenerateSequence.from(0).to(rows))
+        .apply(MapElements.via(new VectorOf()))
+        .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
+        .apply(org.apache.beam.sdk.transforms.ParDo.of(new BundleSize()))
+        .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
+        .apply(VectorWriter.vectors(db, tables.upsertStatement(layout), false, "bench-model", batch));
+    long t0 = System.nanoTime();
+    org.apache.beam.sdk.PipelineResult result = p.run();
+    result.waitUntilFinish();
+    double rate = rows / ((System.nanoTime() - t0) / 1e9);
+    for (var d : result.metrics().allMetrics().getDistributions()) {
+      System.out.printf("  bundles: %d, mean %.1f rows%n", d.getAttempted().getCount(), d.getAttempted().getMean());
+    }
+    return rate;
+  }
+
+  /** Counts rows per bundle: JdbcIO commits at least once a bundle. */
+  static final class BundleSize extends org.apache.beam.sdk.transforms.DoFn<KV<RowKey, float[]>, KV<RowKey, float[]>> {
+    private static final org.apache.beam.sdk.metrics.Distribution SIZES =
+        org.apache.beam.sdk.metrics.Metrics.distribution("bench", "bundle_rows");
+    private transient long n;
+
+    @StartBundle
+    public void start() {
+      n = 0;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<RowKey, float[]> row, OutputReceiver<KV<RowKey, float[]>> out) {
+      n++;
+      out.output(row);
+    }
+
+    @FinishBundle
+    public void finish() {
+      SIZES.update(n);
+    }
+  }
+
+  /** A deterministic unit vector for each id, and a hash standing for its text's. */
+  static final class VectorOf extends SimpleFunction<Long, KV<RowKey, float[]>> {
+    @Override
+    public KV<RowKey, float[]> apply(Long id) {
+      Random random = new Random(id);
+      float[] v = new float[384];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) random.nextGaussian() * 0.05f;
+      }
+      return KV.of(new RowKey(Long.toString(id), ByteBuffer.allocate(32).putLong(id).array()), v);
+    }
+  }
+}
