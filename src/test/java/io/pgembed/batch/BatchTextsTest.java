@@ -39,12 +39,13 @@ public class BatchTextsTest {
   }
 
   /** Each group as "bucket:size" (or "mixed:size" when its texts fall in different buckets). */
-  private static PCollection<String> describe(PCollection<KV<Integer, Iterable<KV<String, String>>>> groups) {
+  private static PCollection<String> describe(
+      PCollection<KV<Integer, Iterable<KV<String, String>>>> groups, int maxTokens) {
     return groups.apply(MapElements.into(TypeDescriptors.strings()).via(g -> {
       Set<Integer> buckets = new HashSet<>();
       int n = 0;
       for (KV<String, String> kv : g.getValue()) {
-        buckets.add(BatchTexts.bucket(kv.getValue()));
+        buckets.add(BatchTexts.bucket(kv.getValue(), maxTokens, -1));
         n++;
       }
       return (buckets.size() == 1 ? "bucket" + buckets.iterator().next() : "mixed") + ":" + n;
@@ -53,11 +54,11 @@ public class BatchTextsTest {
 
   @Test
   public void groupsHoldAtMostBatchSizeRowsAndNeverMixLengthBuckets() {
-    List<KV<String, String>> all = new ArrayList<>(rows("short", 10, 10)); // bucket 0
-    all.addAll(rows("long", 10, 500)); // bucket 4 (256..511 characters)
+    List<KV<String, String>> all = new ArrayList<>(rows("short", 10, 10)); // 4 estimated tokens: bucket 0
+    all.addAll(rows("long", 10, 500)); // 127 tokens: bucket 16 (up to 8 x 1.2^16 = 148)
     PCollection<KV<Integer, Iterable<KV<String, String>>>> groups =
         input(all).apply(new BatchTexts<>(BatchMode.COUNT, 8, 256, 1, true, BUFFERING));
-    PAssert.that(describe(groups)).containsInAnyOrder("bucket0:8", "bucket0:2", "bucket4:8", "bucket4:2");
+    PAssert.that(describe(groups, 256)).containsInAnyOrder("bucket0:8", "bucket0:2", "bucket16:8", "bucket16:2");
     p.run();
   }
 
@@ -79,20 +80,25 @@ public class BatchTextsTest {
 
   @Test
   public void tokenBudgetsCountEachTextAtMostTheModelsLimit() {
-    // 400 characters estimate 102 tokens, capped at 64 by the model's limit: a budget of 256 holds 4 of them.
+    // 400 characters estimate 102 tokens, capped at 64 by the model's limit (bucket 12): a budget of 256 holds 4.
     PCollection<KV<Integer, Iterable<KV<String, String>>>> groups =
         input(rows("t", 10, 400)).apply(new BatchTexts<>(BatchMode.TOKENS, 256, 64, 1, true, BUFFERING));
-    PAssert.that(describe(groups)).containsInAnyOrder("bucket4:4", "bucket4:4", "bucket4:2");
+    PAssert.that(describe(groups, 64)).containsInAnyOrder("bucket12:4", "bucket12:4", "bucket12:2");
     p.run();
   }
 
   @Test
-  public void lengthBucketsDoubleFrom32Characters() {
-    assertEquals(0, BatchTexts.bucket(null));
-    assertEquals(0, BatchTexts.bucket("x".repeat(31)));
-    assertEquals(1, BatchTexts.bucket("x".repeat(32)));
-    assertEquals(4, BatchTexts.bucket("x".repeat(500)));
-    assertEquals(7, BatchTexts.bucket("x".repeat(100_000)));
+  public void lengthBucketsGrowBy20PercentOfEstimatedTokensUpToTheModelsLimit() {
+    assertEquals(0, BatchTexts.bucket(null, 256, -1));
+    assertEquals(0, BatchTexts.bucket(null, 256, 8));
+    assertEquals(1, BatchTexts.bucket(null, 256, 9)); // (8, 9.6]
+    assertEquals(2, BatchTexts.bucket(null, 256, 10)); // (9.6, 11.52]
+    assertEquals(2, BatchTexts.bucket(null, 256, 11));
+    assertEquals(3, BatchTexts.bucket(null, 256, 12));
+    assertEquals(0, BatchTexts.bucket("x".repeat(24), 256, -1)); // 24 / 4 + 2 = 8 tokens
+    assertEquals(16, BatchTexts.bucket("x".repeat(500), 256, -1));
+    assertEquals(20, BatchTexts.bucket("x".repeat(100_000), 256, -1)); // capped at 256 tokens
+    assertEquals(20, BatchTexts.bucket(null, 256, 256));
     p.enableAbandonedNodeEnforcement(false);
   }
 

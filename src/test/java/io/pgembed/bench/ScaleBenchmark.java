@@ -48,8 +48,15 @@ public final class ScaleBenchmark {
       Path dir = Files.createTempDirectory("bench-scale");
       switch (mode) {
         case "ratio" -> {
-          ratio(pg, url, dir, jar, "code", BenchCorpus.codeChunks(2000, 7), extra);
-          ratio(pg, url, dir, jar, "short", BenchCorpus.packageDescriptions(10000, 7), extra);
+          // --corpus=code or --corpus=short runs one of the two.
+          String only = extra.stream().filter(a -> a.startsWith("--corpus=")).findFirst().orElse("").replace("--corpus=", "");
+          extra.removeIf(a -> a.startsWith("--corpus="));
+          if (!only.equals("short")) {
+            ratio(pg, url, dir, jar, "code", BenchCorpus.codeChunks(2000, 7), extra);
+          }
+          if (!only.equals("code")) {
+            ratio(pg, url, dir, jar, "short", BenchCorpus.packageDescriptions(10000, 7), extra);
+          }
         }
         case "memory" -> {
           List<String> base = BenchCorpus.packageDescriptions(10000, 7);
