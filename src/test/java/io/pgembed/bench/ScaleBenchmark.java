@@ -105,8 +105,13 @@ public final class ScaleBenchmark {
       List<String> extra) throws Exception {
     Path report = dir.resolve(table + "-report.json");
     Files.deleteIfExists(report);
-    List<String> cmd = new ArrayList<>(List.of("java", xmx, "-Dai.djl.offline=true", "-jar", jar, "run",
-        "--jdbcUrl=" + url, "--sourceTable=" + table, "--device=cpu", "--reportFile=" + report));
+    List<String> cmd = new ArrayList<>(List.of("java", xmx, "-Dai.djl.offline=true"));
+    String jvmOpts = System.getenv("BENCH_RUN_JAVA_OPTS"); // e.g. a profiler's flags for the run process
+    if (jvmOpts != null && !jvmOpts.isBlank()) {
+      cmd.addAll(List.of(jvmOpts.trim().split("\\s+")));
+    }
+    cmd.addAll(List.of("-jar", jar, "run", "--jdbcUrl=" + url, "--sourceTable=" + table, "--device=cpu",
+        "--reportFile=" + report));
     if (timeout) {
       cmd.add("--timeout=60000");
     }

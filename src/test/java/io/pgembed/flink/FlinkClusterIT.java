@@ -93,6 +93,9 @@ public class FlinkClusterIT {
     assertFalse(jvm.startsWith(r.pid + "@"));
     assertEquals(200, jvms.get(jvm).get("rows_embedded").asLong());
     assertEquals(1, jvms.get(jvm).get("models_loaded").asLong());
+    // The TaskManager's own peak memory, not the client's: it holds the model (a few hundred MiB of libtorch).
+    assertThat(jvms.get(jvm).get("peak_rss_bytes").asLong(), greaterThan(200L << 20));
+    assertThat(jvms.get(jvm).get("peak_heap_bytes").asLong(), greaterThan(0L));
     FlinkTestRows.assertEveryRowEmbedded(rows, db);
 
     // A second job on the same session cluster: a new job classloader, the same natives (loaded parent-first).

@@ -40,6 +40,8 @@ public class FlinkLocalTest {
     // [local] runs the TaskManager inside this JVM: this process did the embedding.
     assertEquals(java.util.Set.of(EmbeddingMetrics.jvmName()), flink.workers().keySet());
     assertEquals(120, flink.workers().get(EmbeddingMetrics.jvmName()).rowsEmbedded());
+    org.junit.Assert.assertTrue("the worker JVM reports its peak RSS",
+        flink.workers().get(EmbeddingMetrics.jvmName()).peakRssBytes() > 100L << 20);
     FlinkTestRows.assertEveryRowEmbedded(rows, flinkDb);
 
     Map<Long, float[]> d = FlinkTestRows.vectors(directDb);

@@ -62,6 +62,9 @@ public class WavesTest {
     assertEquals(0, r.stillPending());
     assertEquals("1200 rows in waves of at most 100", 12, r.waves());
     assertEquals(100, r.largestWaveRows());
+    assertEquals("one worker JVM, this one, across the waves", 1, r.workers().size());
+    assertEquals(1200, r.workers().values().iterator().next().rowsEmbedded());
+    assertThat(r.workers().values().iterator().next().peakRssBytes(), greaterThanOrEqualTo(1L << 20));
     Map<String, float[]> stored = vectors(db, "docs_embeddings");
     assertEquals(1200, stored.size());
     for (Map.Entry<Long, String> e : rows.entrySet()) {
