@@ -9,10 +9,10 @@ import org.apache.beam.sdk.transforms.GroupIntoBatches;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.SerializableFunction;
-import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
 /**
@@ -41,6 +41,7 @@ public final class BatchTexts<K>
   private final int shards;
   private final boolean lengthBuckets;
   private final Duration maxBuffering;
+  private final TokenCounter counter;
   private final int buckets;
 
   /**
@@ -49,6 +50,13 @@ public final class BatchTexts<K>
    */
   public BatchTexts(
       BatchMode mode, long limit, int maxTokensPerText, int shards, boolean lengthBuckets, Duration maxBuffering) {
+    this(mode, limit, maxTokensPerText, shards, lengthBuckets, maxBuffering, TokenCounter.ESTIMATE);
+  }
+
+  /** As above, with the length buckets chosen by {@code counter} (the model's tokenizer: exact token counts). */
+  public BatchTexts(
+      BatchMode mode, long limit, int maxTokensPerText, int shards, boolean lengthBuckets, Duration maxBuffering,
+      TokenCounter counter) {
     if (limit < 1) {
       throw new IllegalArgumentException(
           (mode == BatchMode.TOKENS ? "maxBatchTokens" : "batchSize") + " must be > 0, but was " + limit);
@@ -65,6 +73,7 @@ public final class BatchTexts<K>
     this.shards = shards;
     this.lengthBuckets = lengthBuckets;
     this.maxBuffering = maxBuffering;
+    this.counter = Objects.requireNonNull(counter, "counter");
     this.buckets = lengthBuckets ? bucket(null, maxTokensPerText, Integer.MAX_VALUE) + 1 : 1;
   }
 
@@ -72,8 +81,7 @@ public final class BatchTexts<K>
   public PCollection<KV<Integer, Iterable<KV<K, String>>>> expand(PCollection<KV<K, String>> texts) {
     Coder<KV<K, String>> element = texts.getCoder();
     PCollection<KV<Integer, KV<K, String>>> keyed =
-        texts.apply("Key by shard and length", WithKeys.of(new ShardKey<K>(shards, buckets, maxTokensPerText))
-                .withKeyType(TypeDescriptors.integers()))
+        texts.apply("Key by shard and length", ParDo.of(new ShardKeyFn<K>(shards, buckets, maxTokensPerText, counter)))
             .setCoder(KvCoder.of(VarIntCoder.of(), element));
     GroupIntoBatches<Integer, KV<K, String>> group =
         mode == BatchMode.TOKENS
@@ -87,22 +95,39 @@ public final class BatchTexts<K>
     return grouped.apply("Spread batches", Reshuffle.viaRandomKey()).setCoder(groupCoder);
   }
 
-  /** shard * buckets + bucket. */
-  static final class ShardKey<K> implements SerializableFunction<KV<K, String>, Integer> {
+  /** Keys each text by shard * buckets + its length bucket. */
+  static final class ShardKeyFn<K> extends DoFn<KV<K, String>, KV<Integer, KV<K, String>>> {
     private final int shards;
     private final int buckets;
     private final int maxTokensPerText;
+    private final TokenCounter counter;
+    private transient TokenCounter.Counting counting;
 
-    ShardKey(int shards, int buckets, int maxTokensPerText) {
+    ShardKeyFn(int shards, int buckets, int maxTokensPerText, TokenCounter counter) {
       this.shards = shards;
       this.buckets = buckets;
       this.maxTokensPerText = maxTokensPerText;
+      this.counter = counter;
     }
 
-    @Override
-    public Integer apply(KV<K, String> kv) {
+    @Setup
+    public void setup() {
+      counting = buckets > 1 ? counter.open() : null;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<K, String> kv, OutputReceiver<KV<Integer, KV<K, String>>> out) {
       int shard = Math.floorMod(Objects.hashCode(kv.getKey()), shards);
-      return shard * buckets + (buckets > 1 ? bucket(kv.getValue(), maxTokensPerText, -1) : 0);
+      int bucket = counting == null ? 0 : bucket(null, maxTokensPerText, counting.count(kv.getValue()));
+      out.output(KV.of(shard * buckets + bucket, kv));
+    }
+
+    @Teardown
+    public void teardown() {
+      if (counting != null) {
+        counting.close();
+        counting = null;
+      }
     }
   }
 

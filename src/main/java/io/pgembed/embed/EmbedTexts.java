@@ -159,10 +159,6 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
         lengthBuckets, maxBuffering, epochMillis);
   }
 
-  public ModelSpec model() {
-    return model;
-  }
-
   @Override
   public Result<K> expand(PCollection<KV<K, String>> texts) {
     if (!(texts.getCoder() instanceof KvCoder<K, String> kv)) {
@@ -175,7 +171,8 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     long limit = batchMode == BatchMode.TOKENS ? maxBatchTokens : groupSize > 0 ? groupSize : 4L * batchSize;
     PCollectionTuple out =
         texts
-            .apply("Batch", new BatchTexts<K>(batchMode, limit, maxTokensPerText, shards, lengthBuckets, maxBuffering))
+            .apply("Batch", new BatchTexts<K>(batchMode, limit, maxTokensPerText, shards, lengthBuckets, maxBuffering,
+                new ModelTokenCounter(model)))
             .apply("Embed", ParDo.of(new EmbedBatchFn<K>(model, batchSize, maxBatchTokens, deadlineMillis, embedded,
                     failed, deferred))
                 .withOutputTags(embedded, TupleTagList.of(failed).and(deferred)));
