@@ -96,6 +96,12 @@ variable "write_batch_size" {
   default     = 500
 }
 
+variable "max_in_flight_rows" {
+  description = "--maxInFlightRows: in continuous mode, at most this many pending rows per poll (Flink's backpressure bounds batch runs)."
+  type        = number
+  default     = 10000
+}
+
 variable "max_attempts" {
   description = "--maxAttempts: a row that failed this many times is not retried until its text changes."
   type        = number

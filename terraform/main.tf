@@ -26,6 +26,7 @@ locals {
     batchSize                = var.batch_size
     maxBatchTokens           = var.max_batch_tokens
     writeBatchSize           = var.write_batch_size
+    maxInFlightRows          = var.max_in_flight_rows
     maxAttempts              = var.max_attempts
     parallelism              = var.parallelism != null ? var.parallelism : var.taskmanager_replicas * var.task_slots
     numberOfExecutionRetries = var.number_of_execution_retries
