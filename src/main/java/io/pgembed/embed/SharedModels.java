@@ -5,13 +5,17 @@ import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.model.ModelSpec;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One loaded model per {@link ModelSpec} per JVM, shared by every DoFn instance (thread) that uses it: reference
- * counted, and closed when the last user tears down, so that native memory is freed.
+ * counted, and closed {@link #KEEP_ALIVE_MS} after the last user tears down, so that native memory is freed. The
+ * delay lets the next stage of the same job take the model over: on Flink in batch mode the stage that measures
+ * texts with the tokenizer ends before the embed stage starts, and a task restarted after a failure starts anew.
  *
  * <pre>{@code
  * EmbeddingModel model = SharedModels.acquire(spec);   // @Setup
@@ -21,6 +25,8 @@ import org.slf4j.LoggerFactory;
 public final class SharedModels {
   private static final Logger LOG = LoggerFactory.getLogger(SharedModels.class);
   private static final Map<ModelSpec, Entry> MODELS = new HashMap<>();
+  /** How long an unused model stays loaded: {@code -Dpgembed.modelKeepAliveMs}, default 30 s; 0 closes at once. */
+  static final long KEEP_ALIVE_MS = Long.getLong("pgembed.modelKeepAliveMs", 30_000);
   private static long loads;
   private static long loadsReported;
 
@@ -28,6 +34,8 @@ public final class SharedModels {
     final EmbeddingModel model;
     final Semaphore forwardPasses;
     int users;
+    /** Counts the times users fell to 0: a delayed close applies only to the latest. */
+    long idleSince;
 
     Entry(EmbeddingModel model, int workers) {
       this.model = model;
@@ -56,9 +64,22 @@ public final class SharedModels {
       return;
     }
     if (--e.users == 0) {
+      long idle = ++e.idleSince;
+      if (KEEP_ALIVE_MS <= 0) {
+        closeIfIdle(spec, e, idle);
+      } else {
+        // The JDK's shared delayer: no thread of this (job) classloader outlives the model.
+        CompletableFuture.runAsync(() -> closeIfIdle(spec, e, idle),
+            CompletableFuture.delayedExecutor(KEEP_ALIVE_MS, TimeUnit.MILLISECONDS));
+      }
+    }
+  }
+
+  private static synchronized void closeIfIdle(ModelSpec spec, Entry e, long idle) {
+    if (MODELS.get(spec) == e && e.users == 0 && e.idleSince == idle) {
       MODELS.remove(spec);
       e.model.close();
-      LOG.info("Closed {}: its last user tore down", e.model.fingerprint());
+      LOG.info("Closed {}: unused since its last user tore down", e.model.fingerprint());
     }
   }
 
