@@ -19,7 +19,7 @@ import java.sql.SQLException;
  * waves are sized to take about {@value #TARGET_WAVE_MS} ms at the rate measured so far.
  */
 final class Waves {
-  static final int FIRST_WAVE = 1024;
+  static final int FIRST_WAVE = 256;
   static final long TARGET_WAVE_MS = 30_000;
 
   /** One wave: its id range, its pending rows when it was planned, and numeric id bounds for partitioned reads. */
