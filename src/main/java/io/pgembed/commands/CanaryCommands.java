@@ -43,14 +43,7 @@ public final class CanaryCommands {
       double medianSelfSimilarity) {}
 
   /** Options of the rollout itself, not passed on to the candidate's run or the re-embedding job. */
-  private static final Set<String> CANARY_ONLY = canaryOnly();
-
-  private static Set<String> canaryOnly() {
-    Set<String> names = new HashSet<>(OptionSources.properties(CanaryOptions.class));
-    names.addAll(OptionSources.properties(QueueOptions.class));
-    names.removeAll(OptionSources.properties(org.apache.beam.sdk.options.PipelineOptions.class));
-    return names;
-  }
+  private static final Set<String> CANARY_ONLY = OptionSources.ownProperties(CanaryOptions.class, QueueOptions.class);
 
   private CanaryCommands() {}
 

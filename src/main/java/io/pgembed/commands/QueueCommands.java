@@ -17,13 +17,7 @@ import java.util.Set;
 /** {@code enqueue}, {@code status}, {@code cancel} and {@code worker}. */
 public final class QueueCommands {
   /** Options about the queue itself, not passed on to the job. */
-  private static final Set<String> QUEUE_ONLY = queueOnly();
-
-  private static Set<String> queueOnly() {
-    Set<String> names = new java.util.HashSet<>(OptionSources.properties(QueueOptions.class));
-    names.removeAll(OptionSources.properties(org.apache.beam.sdk.options.PipelineOptions.class));
-    return names;
-  }
+  private static final Set<String> QUEUE_ONLY = OptionSources.ownProperties(QueueOptions.class);
 
   private QueueCommands() {}
 

@@ -8,8 +8,4 @@ import java.io.Serializable;
  */
 public record KeyRange(String after, String upTo) implements Serializable {
   public static final KeyRange ALL = new KeyRange(null, null);
-
-  public boolean bounded() {
-    return upTo != null;
-  }
 }

@@ -35,7 +35,7 @@ public final class SharedModels {
     final Semaphore forwardPasses;
     int users;
     /** Counts the times users fell to 0: a delayed close applies only to the latest. */
-    long idleSince;
+    long idleGeneration;
 
     Entry(EmbeddingModel model, int workers) {
       this.model = model;
@@ -64,7 +64,7 @@ public final class SharedModels {
       return;
     }
     if (--e.users == 0) {
-      long idle = ++e.idleSince;
+      long idle = ++e.idleGeneration;
       if (KEEP_ALIVE_MS <= 0) {
         closeIfIdle(spec, e, idle);
       } else {
@@ -76,7 +76,7 @@ public final class SharedModels {
   }
 
   private static synchronized void closeIfIdle(ModelSpec spec, Entry e, long idle) {
-    if (MODELS.get(spec) == e && e.users == 0 && e.idleSince == idle) {
+    if (MODELS.get(spec) == e && e.users == 0 && e.idleGeneration == idle) {
       MODELS.remove(spec);
       e.model.close();
       LOG.info("Closed {}: unused since its last user tore down", e.model.fingerprint());

@@ -97,7 +97,8 @@ public record InjectedFaults(ModelSpec model, String failOnTextMatching, int fai
 
     @Override
     public EmbeddingPredictor newPredictor() {
-      return new Predictor(inner.newPredictor(), faults);
+      Pattern marker = faults.failOnTextMatching == null ? null : Pattern.compile(faults.failOnTextMatching);
+      return new Predictor(inner.newPredictor(), faults, marker);
     }
 
     @Override
@@ -106,7 +107,8 @@ public record InjectedFaults(ModelSpec model, String failOnTextMatching, int fai
     }
   }
 
-  private record Predictor(EmbeddingPredictor inner, InjectedFaults faults) implements EmbeddingPredictor {
+  private record Predictor(EmbeddingPredictor inner, InjectedFaults faults, Pattern marker)
+      implements EmbeddingPredictor {
     @Override
     public TextTokenizer tokenizer() {
       return inner.tokenizer();
@@ -131,10 +133,9 @@ public record InjectedFaults(ModelSpec model, String failOnTextMatching, int fai
 
     @Override
     public LengthSortedBatches.Result embedAll(List<String> texts, int batchSize, int maxBatchTokens) {
-      if (faults.failOnTextMatching != null) {
-        Pattern p = Pattern.compile(faults.failOnTextMatching);
+      if (marker != null) {
         for (String t : texts) {
-          if (p.matcher(t).find()) {
+          if (marker.matcher(t).find()) {
             throw new InjectedFailure("a text matched the injected fault /" + faults.failOnTextMatching + "/");
           }
         }

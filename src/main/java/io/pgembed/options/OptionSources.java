@@ -108,11 +108,14 @@ public final class OptionSources {
     return out;
   }
 
-  /** The options this project defines (in this package), across every command. */
-  private static Set<String> ours() {
+  /**
+   * The options these interfaces hold that this project defines (in this package), without Beam's own (runner,
+   * job name ...): e.g. the queue's options, which are never passed on to a job.
+   */
+  @SafeVarargs
+  public static Set<String> ownProperties(Class<? extends PipelineOptions>... types) {
     Set<String> out = new TreeSet<>();
-    for (Class<? extends PipelineOptions> t :
-        List.of(EmbeddingPipelineOptions.class, QueryOptions.class, QueueOptions.class, EmbedFileOptions.class)) {
+    for (Class<? extends PipelineOptions> t : types) {
       for (Method m : t.getMethods()) {
         String p = propertyName(m);
         if (p != null && m.getDeclaringClass().getPackageName().equals(OptionSources.class.getPackageName())) {
@@ -137,7 +140,9 @@ public final class OptionSources {
     return null;
   }
 
-  private static final Set<String> OURS = ours();
+  /** The options this project defines, across every command. */
+  private static final Set<String> OURS = ownProperties(
+      EmbeddingPipelineOptions.class, QueryOptions.class, QueueOptions.class, EmbedFileOptions.class);
 
   /**
    * DirectRunner settings for an embedding job, unless given: its immutability and encodability checks (debugging

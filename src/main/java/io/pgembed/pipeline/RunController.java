@@ -56,14 +56,13 @@ public final class RunController {
       return execute(build.build(Waves.all(checked), deadline), checked, o, stopRequested);
     }
     long start = System.nanoTime();
-    Snapshot done = Snapshot.EMPTY;
+    AtomicReference<Snapshot> done = new AtomicReference<>(Snapshot.EMPTY);
     AtomicReference<PipelineResult> current = new AtomicReference<>();
     RunStatus status = RunStatus.COMPLETE;
     String error = null;
     int waves = 0;
     long largest = 0;
-    Snapshot[] doneSoFar = {done};
-    try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, () -> doneSoFar[0], current)) {
+    try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, done::get, current)) {
       String after = null;
       int size = Math.min(Waves.FIRST_WAVE, o.getMaxInFlightRows());
       for (int n = 1; ; n++) {
@@ -86,8 +85,8 @@ public final class RunController {
         PipelineResult result = start(build.build(wave, deadline));
         current.set(result);
         RunStatus waveStatus = waitForEnd(result, false, deadline == 0 ? 0 : deadline + CANCEL_GRACE_MS, stopRequested);
-        done = done.plus(EmbeddingMetrics.snapshot(result));
-        doneSoFar[0] = done;
+        Snapshot metrics = EmbeddingMetrics.snapshot(result);
+        done.updateAndGet(d -> d.plus(metrics));
         current.set(null);
         LOG.info("wave {}: {} rows pending in ids ({}, {}], {}, {} ms", n, wave.rows(), wave.range().after(),
             wave.range().upTo(), waveStatus, (System.nanoTime() - t0) / 1_000_000);
@@ -103,7 +102,7 @@ public final class RunController {
       status = RunStatus.FAILED;
       error = rootMessage(e);
     }
-    return report(status, error, done, checked, o, start, waves, largest);
+    return report(status, error, done.get(), checked, o, start, waves, largest);
   }
 
   /** Runs one built pipeline (all of the job, or a test's) and returns (prints, and writes) its report. */

@@ -62,40 +62,10 @@ public final class WriteBenchmark {
     p.apply(GenerateSequence.from(0).to(rows))
         .apply(MapElements.via(new VectorOf()))
         .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-        .apply(org.apache.beam.sdk.transforms.ParDo.of(new BundleSize()))
-        .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
         .apply(VectorWriter.vectors(db, tables.upsertStatement(layout), false, "bench-model", batch));
     long t0 = System.nanoTime();
-    org.apache.beam.sdk.PipelineResult result = p.run();
-    result.waitUntilFinish();
-    double rate = rows / ((System.nanoTime() - t0) / 1e9);
-    for (var d : result.metrics().allMetrics().getDistributions()) {
-      System.out.printf("  bundles: %d, mean %.1f rows%n", d.getAttempted().getCount(), d.getAttempted().getMean());
-    }
-    return rate;
-  }
-
-  /** Counts rows per bundle: JdbcIO commits at least once a bundle. */
-  static final class BundleSize extends org.apache.beam.sdk.transforms.DoFn<KV<RowKey, float[]>, KV<RowKey, float[]>> {
-    private static final org.apache.beam.sdk.metrics.Distribution SIZES =
-        org.apache.beam.sdk.metrics.Metrics.distribution("bench", "bundle_rows");
-    private transient long n;
-
-    @StartBundle
-    public void start() {
-      n = 0;
-    }
-
-    @ProcessElement
-    public void process(@Element KV<RowKey, float[]> row, OutputReceiver<KV<RowKey, float[]>> out) {
-      n++;
-      out.output(row);
-    }
-
-    @FinishBundle
-    public void finish() {
-      SIZES.update(n);
-    }
+    p.run().waitUntilFinish();
+    return rows / ((System.nanoTime() - t0) / 1e9);
   }
 
   /** A deterministic unit vector for each id, and a hash standing for its text's. */

@@ -8,11 +8,10 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
+import io.pgembed.MainProcess;
 import io.pgembed.db.Database;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.model.TestModels;
-import java.io.File;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -31,16 +30,10 @@ public class WorkerProcessesTest {
   @Rule public TemporaryFolder tmp = new TemporaryFolder();
 
   private Process startWorker(String db, String queue, String name, String... extra) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g", "-Dai.djl.offline=true",
-        "-cp", System.getProperty("java.class.path"), "io.pgembed.Main", "worker", "--jdbcUrl=" + db,
-        "--queue=" + queue, "--device=cpu", "--port=0", "--pollMs=200", "--retryDelayMs=200"));
-    cmd.addAll(List.of(extra));
-    // Kept under target/ so that a failure can be read afterwards.
-    Path logs = Path.of("target", "worker-logs");
-    java.nio.file.Files.createDirectories(logs);
-    File log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log").toFile();
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+    List<String> args = new ArrayList<>(List.of("worker", "--jdbcUrl=" + db, "--queue=" + queue, "--device=cpu",
+        "--port=0", "--pollMs=200", "--retryDelayMs=200"));
+    args.addAll(List.of(extra));
+    return MainProcess.start(name, "2g", args);
   }
 
   private static void table(String db, String name, int rows) throws Exception {

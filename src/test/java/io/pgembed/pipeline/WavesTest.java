@@ -14,17 +14,14 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import io.pgembed.MainProcess;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.TestModels;
 import io.pgembed.model.TokenHashModel;
 import io.pgembed.options.EmbeddingPipelineOptions;
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,14 +119,8 @@ public class WavesTest {
       rows.put(i, text.substring(0, Math.min(text.length(), 120)) + " #" + i);
     }
     insert(db, "artifacts", rows);
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-Dai.djl.offline=true",
-        "-cp", System.getProperty("java.class.path"), "io.pgembed.Main", "run", "--jdbcUrl=" + db,
-        "--sourceTable=artifacts", "--device=cpu", "--maxInFlightRows=300"));
-    Path logs = Path.of("target", "worker-logs");
-    Files.createDirectories(logs);
-    File log = logs.resolve("killed-run-" + System.currentTimeMillis() + ".log").toFile();
-    Process run = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+    Process run = MainProcess.start("killed-run", "1g", List.of(
+        "run", "--jdbcUrl=" + db, "--sourceTable=artifacts", "--device=cpu", "--maxInFlightRows=300"));
     long written;
     try {
       await("the run to write its first waves", 180, () -> written(db) >= 600);
