@@ -6,9 +6,9 @@
 #   runners/direct.sh help
 #
 # Builds target/pg-embeddings-*-bundled.jar first when it is missing or older than the sources (bundled-jar.sh).
-# JAVA_OPTS overrides the JVM flags (default -Xmx4g).
+# JVM flags: runners/direct-jvm.args (C1 only, and why), then JAVA_OPTS (default -Xmx4g), which may override them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jar=$("$root/runners/bundled-jar.sh")
 # Never download anything at run time: DJL's natives come from the jar.
-exec java ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -jar "$jar" "$@"
+exec java "@$root/runners/direct-jvm.args" ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -jar "$jar" "$@"

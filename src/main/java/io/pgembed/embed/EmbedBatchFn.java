@@ -2,6 +2,7 @@ package io.pgembed.embed;
 
 import static io.pgembed.metrics.EmbeddingMetrics.FORWARD_PASSES;
 import static io.pgembed.metrics.EmbeddingMetrics.GROUP_LATENCY_MS;
+import static io.pgembed.metrics.EmbeddingMetrics.MODEL_BUSY_US;
 import static io.pgembed.metrics.EmbeddingMetrics.GROUP_SIZE;
 import static io.pgembed.metrics.EmbeddingMetrics.GROUP_SPLITS;
 import static io.pgembed.metrics.EmbeddingMetrics.PADDED_TOKENS;
@@ -116,9 +117,11 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
       // Tokenizing (multi-threaded in Rust) beside a forward pass (OpenMP threads that spin) slows both down:
       // a worker does one or the other.
       forwardPasses.acquireUninterruptibly();
+      long busy = System.nanoTime();
       try {
         r = predictor.embedAll(texts, batchSize, maxBatchTokens);
       } finally {
+        MODEL_BUSY_US.inc((System.nanoTime() - busy) / 1_000);
         forwardPasses.release();
       }
     } catch (RuntimeException e) {

@@ -41,6 +41,8 @@ public final class EmbeddingMetrics {
   public static final Counter TOKENS = Metrics.counter(NAMESPACE, "tokens");
   public static final Counter PADDED_TOKENS = Metrics.counter(NAMESPACE, "padded_tokens");
   public static final Counter TRUNCATED_INPUTS = Metrics.counter(NAMESPACE, "truncated_inputs");
+  /** Microseconds the model spent in forward passes (a JVM's passes take turns): its busy time. */
+  public static final Counter MODEL_BUSY_US = Metrics.counter(NAMESPACE, "model_busy_us");
   /** Rows per group that GroupIntoBatches formed, and the time to embed one group. */
   public static final org.apache.beam.sdk.metrics.Distribution GROUP_SIZE =
       Metrics.distribution(NAMESPACE, "group_size");
@@ -103,8 +105,8 @@ public final class EmbeddingMetrics {
   public record Snapshot(
       long rowsRead, long polls, long rowsInFlightSkipped, long rowsEmbedded, long rowsSkipped, long rowsFailed,
       long rowsDeferred, long forwardPasses, long groupSplits, long tokens, long paddedTokens, long truncatedInputs,
-      long groups, long groupRows, long groupLatencyMsSum, Map<String, WorkerJvm> workers) {
-    public static final Snapshot EMPTY = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
+      long groups, long groupRows, long groupLatencyMsSum, long modelBusyMicros, Map<String, WorkerJvm> workers) {
+    public static final Snapshot EMPTY = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
 
     /** Rows that reached an outcome: embedded, skipped or failed. */
     public long rowsDone() {
@@ -119,7 +121,8 @@ public final class EmbeddingMetrics {
           rowsEmbedded + o.rowsEmbedded, rowsSkipped + o.rowsSkipped, rowsFailed + o.rowsFailed,
           rowsDeferred + o.rowsDeferred, forwardPasses + o.forwardPasses, groupSplits + o.groupSplits,
           tokens + o.tokens, paddedTokens + o.paddedTokens, truncatedInputs + o.truncatedInputs, groups + o.groups,
-          groupRows + o.groupRows, groupLatencyMsSum + o.groupLatencyMsSum, java.util.Collections.unmodifiableMap(jvms));
+          groupRows + o.groupRows, groupLatencyMsSum + o.groupLatencyMsSum, modelBusyMicros + o.modelBusyMicros,
+          java.util.Collections.unmodifiableMap(jvms));
     }
   }
 
@@ -142,7 +145,8 @@ public final class EmbeddingMetrics {
         c.getOrDefault("rows_deferred", 0L), c.getOrDefault("forward_passes", 0L),
         c.getOrDefault("group_splits", 0L), c.getOrDefault("tokens", 0L), c.getOrDefault("padded_tokens", 0L),
         c.getOrDefault("truncated_inputs", 0L), c.getOrDefault("group_size.count", 0L),
-        c.getOrDefault("group_size.sum", 0L), c.getOrDefault("group_latency_ms.sum", 0L), workers(result));
+        c.getOrDefault("group_size.sum", 0L), c.getOrDefault("group_latency_ms.sum", 0L),
+        c.getOrDefault("model_busy_us", 0L), workers(result));
   }
 
   private static Map<String, WorkerJvm> workers(PipelineResult result) {

@@ -95,7 +95,8 @@ public final class RunController {
           break;
         }
         after = wave.range().upTo();
-        size = Waves.nextSize(o.getMaxInFlightRows(), wave.rows(), System.nanoTime() - t0);
+        size = Waves.nextSize(o.getMaxInFlightRows(), wave, n == 1, System.nanoTime() - t0,
+            metrics.modelBusyMicros() / 1000, checked.pending() - done.get().rowsRead());
       }
     } catch (SQLException | RuntimeException e) {
       LOG.error("The run failed: {}", rootMessage(e), e);

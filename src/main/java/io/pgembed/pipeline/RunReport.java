@@ -95,6 +95,11 @@ public record RunReport(
     return metrics.groups() == 0 ? 0 : (double) metrics.groupLatencyMsSum() / metrics.groups();
   }
 
+  /** The model's busy time (forward passes) over the wall time: how much of the run the model worked. */
+  public double modelBusyFraction() {
+    return wallSeconds > 0 ? metrics.modelBusyMicros() / 1e6 / wallSeconds : 0;
+  }
+
   public double embeddingsPerSecond() {
     return wallSeconds > 0 ? embedded() / wallSeconds : 0;
   }
@@ -128,6 +133,8 @@ public record RunReport(
         groups(), meanGroupSize(), meanGroupLatencyMs(), groupSplits()));
     sb.append(String.format("forward passes   %d, %d tokens, padding efficiency %.3f, %d inputs truncated%n",
         forwardPasses(), tokens(), paddingEfficiency(), truncated()));
+    sb.append(String.format("model busy       %.1f s, %.2f of the wall time%n", metrics.modelBusyMicros() / 1e6,
+        modelBusyFraction()));
     sb.append(String.format("memory           peak heap %d MiB, peak RSS %d MiB (this process)%n",
         peakHeapBytes >> 20, peakRssBytes >> 20));
     workers().forEach((jvm, w) -> sb.append(String.format(
@@ -172,6 +179,7 @@ public record RunReport(
     m.put("tokens", tokens());
     m.put("padding_efficiency", paddingEfficiency());
     m.put("truncated_inputs", truncated());
+    m.put("model_busy_seconds", metrics.modelBusyMicros() / 1e6);
     m.put("peak_heap_bytes", peakHeapBytes);
     m.put("peak_rss_bytes", peakRssBytes);
     Map<String, Object> jvms = new LinkedHashMap<>();

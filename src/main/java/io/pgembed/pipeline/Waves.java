@@ -68,10 +68,21 @@ final class Waves {
     }
   }
 
-  /** The next wave's size: about {@link #TARGET_WAVE_MS} at the last wave's rate, within [first wave, bound]. */
-  static int nextSize(int bound, long rows, long nanos) {
-    double perMs = rows / Math.max(1.0, nanos / 1e6);
-    long size = Math.round(perMs * TARGET_WAVE_MS);
-    return (int) Math.min(bound, Math.max(Math.min(FIRST_WAVE, bound), size));
+  /**
+   * The next wave's size: about {@link #TARGET_WAVE_MS} at the rate measured so far, within [first wave, bound]. The
+   * first wave's wall time is mostly the JVM's and the runner's warm-up, so after it the rate is the model's own
+   * ({@code rows / modelBusyMs}); after later waves it is rows over wall time. A wave that would leave fewer than a
+   * quarter of itself pending takes those rows too (within the bound), so no run ends on a wave of a few rows.
+   *
+   * @param remaining rows still pending after the wave just finished (an estimate: rows may be added meanwhile)
+   */
+  static int nextSize(int bound, Wave finished, boolean first, long wallNanos, long modelBusyMs, long remaining) {
+    double ms = first && modelBusyMs > 0 ? modelBusyMs : Math.max(1.0, wallNanos / 1e6);
+    long size = Math.round(finished.rows() / ms * TARGET_WAVE_MS);
+    size = Math.min(bound, Math.max(Math.min(FIRST_WAVE, bound), size));
+    if (remaining - size < size / 4) {
+      size = Math.min(bound, Math.max(size, remaining));
+    }
+    return (int) size;
   }
 }

@@ -28,6 +28,8 @@ import org.postgresql.PGConnection;
  */
 public final class ScaleBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Both commands run with runners/direct.sh's JVM flags, as users start them (the benchmark runs from the root). */
+  private static final String LAUNCHER_FLAGS = "@runners/direct-jvm.args";
 
   public static void main(String[] args) throws Exception {
     String mode = args.length > 0 ? args[0] : "ratio";
@@ -83,7 +85,7 @@ public final class ScaleBenchmark {
     double bestRun = 0;
     for (int round = 1; round <= 2; round++) {
       long t0 = System.nanoTime();
-      int rc = process(List.of("java", "-Xmx4g", "-Dai.djl.offline=true", "-jar", jar, "embed", "--input=" + in,
+      int rc = process(List.of("java", LAUNCHER_FLAGS, "-Xmx4g", "-Dai.djl.offline=true", "-jar", jar, "embed", "--input=" + in,
           "--output=" + dir.resolve(name + ".out.jsonl"), "--device=cpu"), dir.resolve(name + "-embed.log"));
       double embed = texts.size() / ((System.nanoTime() - t0) / 1e9);
       load(pg, name, texts, texts.size());
@@ -105,7 +107,7 @@ public final class ScaleBenchmark {
       List<String> extra) throws Exception {
     Path report = dir.resolve(table + "-report.json");
     Files.deleteIfExists(report);
-    List<String> cmd = new ArrayList<>(List.of("java", xmx, "-Dai.djl.offline=true"));
+    List<String> cmd = new ArrayList<>(List.of("java", LAUNCHER_FLAGS, xmx, "-Dai.djl.offline=true"));
     String jvmOpts = System.getenv("BENCH_RUN_JAVA_OPTS"); // e.g. a profiler's flags for the run process
     if (jvmOpts != null && !jvmOpts.isBlank()) {
       cmd.addAll(List.of(jvmOpts.trim().split("\\s+")));

@@ -43,6 +43,28 @@ public class WavesTest {
     }
   }
 
+  private static Waves.Wave wave(long rows) {
+    return new Waves.Wave(io.pgembed.db.KeyRange.ALL, rows, null, null);
+  }
+
+  @Test
+  public void theSecondWaveIsSizedByTheModelsRateAndTheLastTakesASmallTail() {
+    // After the first wave (2 s of wall, mostly warm-up; 450 ms of forward passes) the model's rate, 569 rows/s,
+    // sizes the next: 30 s of it is over the bound, so the bound.
+    assertEquals(10_000, Waves.nextSize(10_000, wave(256), true, 2_000_000_000L, 450, 100_000));
+    // Later waves go by wall time: 3,000 rows in 15 s is 200 rows/s, 6,000 rows in 30 s.
+    assertEquals(6_000, Waves.nextSize(10_000, wave(3_000), false, 15_000_000_000L, 9_000, 100_000));
+    // 7,000 left: a 6,000-row wave would leave 1,000 (under a quarter of it), so it takes all 7,000 ...
+    assertEquals(7_000, Waves.nextSize(10_000, wave(3_000), false, 15_000_000_000L, 9_000, 7_000));
+    // ... but never more than the bound.
+    assertEquals(6_500, Waves.nextSize(6_500, wave(3_000), false, 15_000_000_000L, 9_000, 7_000));
+    // 9,000 left leaves 3,000 after 6,000: a wave of its own.
+    assertEquals(6_000, Waves.nextSize(10_000, wave(3_000), false, 15_000_000_000L, 9_000, 9_000));
+    // A bound under the first wave's size is the size of every wave; a slow wave never goes under it.
+    assertEquals(32, Waves.nextSize(32, wave(32), false, 60_000_000_000L, 50_000, 1_000));
+    assertEquals(Waves.FIRST_WAVE, Waves.nextSize(10_000, wave(256), false, 600_000_000_000L, 1, 100_000));
+  }
+
   @Test
   public void aLargeTableGoesInBoundedWavesAndEveryRowOnceAndExact() throws Exception {
     String db = TestDatabase.newDatabase("waves");
@@ -62,6 +84,9 @@ public class WavesTest {
     assertEquals("one worker JVM, this one, across the waves", 1, r.workers().size());
     assertEquals(1200, r.workers().values().iterator().next().rowsEmbedded());
     assertThat(r.workers().values().iterator().next().peakRssBytes(), greaterThanOrEqualTo(1L << 20));
+    // The model's busy time is summed over the waves, and is part of the wall time.
+    double busy = (Double) r.toMap().get("model_busy_seconds");
+    assertTrue("model busy " + busy + " s of " + r.wallSeconds(), busy > 0 && busy < r.wallSeconds());
     Map<String, float[]> stored = vectors(db, "docs_embeddings");
     assertEquals(1200, stored.size());
     for (Map.Entry<Long, String> e : rows.entrySet()) {
