@@ -15,6 +15,7 @@ import io.pgembed.options.OptionSources;
 import io.pgembed.options.QueueAdminOptions;
 import io.pgembed.options.SearchOptions;
 import io.pgembed.options.WorkerOptions;
+import io.pgembed.db.DatabaseUnavailableException;
 import io.pgembed.pipeline.ExitCode;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -100,6 +101,11 @@ public final class Main {
       System.err.println("error: " + e.getMessage());
       return EXIT_BAD_INPUT;
     } catch (Exception e) {
+      var unavailable = DatabaseUnavailableException.in(e);
+      if (unavailable.isPresent()) {
+        System.err.println("error: " + unavailable.get().getMessage());
+        return ExitCode.DATABASE_UNAVAILABLE.code();
+      }
       System.err.println("failed: " + e);
       e.printStackTrace(System.err);
       return EXIT_FAILED;
@@ -123,6 +129,7 @@ public final class Main {
         "  canary-report --canaryModel=M [run options]: top-10 overlap and self-similarity of the two models",
         "  promote --canaryModel=M [run options] [--queue=...]: copy the canary vectors, enqueue the rest",
         "  help    this text; 'COMMAND --help' lists a command's options",
-        "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout)");
+        "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout),",
+        "  4 the database unreachable or refusing the login (nothing read)");
   }
 }

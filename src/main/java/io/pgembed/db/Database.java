@@ -40,8 +40,39 @@ public record Database(String jdbcUrl, String username, String passwordFile) imp
     return DATA_SOURCES.computeIfAbsent(this, Database::create);
   }
 
+  /**
+   * A connection; a failure to connect (unreachable, refused login, no such database) is a
+   * {@link DatabaseUnavailableException} whose message names the host, port and database.
+   */
   public Connection connect() throws SQLException {
-    return dataSource().getConnection();
+    try {
+      return dataSource().getConnection();
+    } catch (SQLException e) {
+      throw DatabaseUnavailableException.of(e, this).map(SQLException.class::cast).orElse(e);
+    }
+  }
+
+  private URI uri() {
+    return URI.create(jdbcUrl.substring("jdbc:".length()));
+  }
+
+  /** The server's host, as the URL names it (localhost when it names none). */
+  public String host() {
+    return uri().getHost() == null ? "localhost" : uri().getHost();
+  }
+
+  public int port() {
+    return uri().getPort() < 0 ? 5432 : uri().getPort();
+  }
+
+  public String databaseName() {
+    String path = uri().getPath();
+    return path == null || path.length() <= 1 ? "" : path.substring(1);
+  }
+
+  /** The user the driver logs in as: --username, else the OS user (as libpq and pgjdbc do). */
+  public String effectiveUser() {
+    return username != null ? username : System.getProperty("user.name");
   }
 
   private static DataSource create(Database db) {
@@ -50,12 +81,8 @@ public record Database(String jdbcUrl, String username, String passwordFile) imp
     if (db.username != null) {
       ds.setUser(db.username);
     }
-    URI uri = URI.create(db.jdbcUrl.substring("jdbc:".length()));
-    String host = uri.getHost() == null ? "localhost" : uri.getHost();
-    int port = uri.getPort() < 0 ? 5432 : uri.getPort();
-    String database = uri.getPath() == null || uri.getPath().length() <= 1 ? "" : uri.getPath().substring(1);
-    String user = db.username != null ? db.username : System.getProperty("user.name");
-    String password = PasswordSource.resolve(db.passwordFile, host, port, database, user);
+    String password =
+        PasswordSource.resolve(db.passwordFile, db.host(), db.port(), db.databaseName(), db.effectiveUser());
     if (password != null) {
       ds.setPassword(password);
     }

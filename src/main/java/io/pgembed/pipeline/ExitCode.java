@@ -9,7 +9,12 @@ public enum ExitCode {
   /** Bad input or options: the message names the option and the fix. */
   BAD_INPUT(2),
   /** Stopped at --timeout: rerun to finish the rows still pending. */
-  PARTIAL(3);
+  PARTIAL(3),
+  /**
+   * The database could not be reached, or refused the connection (password, database name), before anything was
+   * read: the message names the host and port. A scheduler may retry later; nothing was changed.
+   */
+  DATABASE_UNAVAILABLE(4);
 
   private final int code;
 

@@ -81,28 +81,31 @@ public final class Preflight {
     // The client needs the model's fingerprint and dimension. Where the workers are other processes (a Flink
     // cluster), it loads the model on the CPU: the client (on Kubernetes, the JobManager) may have no GPU.
     ModelSpec checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? spec.onCpu() : spec;
-    EmbeddingModel model = SharedModels.acquire(checkedWith);
+    // The database first: an unreachable server or a refused login fails in a second, before the model loads.
     try (Connection c = database.connect()) {
-      EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension());
-      String fingerprint = model.fingerprint().toString();
-      long pending;
-      Long min = null;
-      Long max = null;
-      try (Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery(
-              layout.numericId() ? tables.pendingRangeQuery(fingerprint) : tables.countPendingQuery(fingerprint))) {
-        rs.next();
-        pending = rs.getLong(1);
-        if (layout.numericId() && pending > 0) {
-          min = rs.getLong(2);
-          max = rs.getLong(3);
+      EmbeddingModel model = SharedModels.acquire(checkedWith);
+      try {
+        EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension());
+        String fingerprint = model.fingerprint().toString();
+        long pending;
+        Long min = null;
+        Long max = null;
+        try (Statement s = c.createStatement();
+            ResultSet rs = s.executeQuery(
+                layout.numericId() ? tables.pendingRangeQuery(fingerprint) : tables.countPendingQuery(fingerprint))) {
+          rs.next();
+          pending = rs.getLong(1);
+          if (layout.numericId() && pending > 0) {
+            min = rs.getLong(2);
+            max = rs.getLong(3);
+          }
         }
+        LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
+        return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith);
+      } catch (SQLException | RuntimeException e) {
+        SharedModels.release(checkedWith);
+        throw e;
       }
-      LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
-      return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith);
-    } catch (SQLException | RuntimeException e) {
-      SharedModels.release(checkedWith);
-      throw e;
     }
   }
 
