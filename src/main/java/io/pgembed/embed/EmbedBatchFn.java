@@ -124,7 +124,9 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
         MODEL_BUSY_US.inc((System.nanoTime() - busy) / 1_000);
         forwardPasses.release();
       }
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError e) {
+      // An engine failure (a CUDA or CPU allocation surfaces as an EngineException) or a heap a huge batch
+      // exhausted: halve and retry, down to one row, which is recorded as failed with the error.
       if (rows.size() == 1) {
         ROWS_FAILED.inc();
         out.get(failedTag).output(KV.of(rows.get(0).getKey(), EmbeddingFailure.of(e)));

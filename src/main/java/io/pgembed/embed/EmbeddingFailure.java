@@ -18,7 +18,7 @@ public record EmbeddingFailure(String errorClass, String message, boolean retrya
   static final int MAX_MESSAGE = 2000;
 
   /** A failure of the model on one text alone. */
-  static EmbeddingFailure of(RuntimeException e) {
+  static EmbeddingFailure of(Throwable e) {
     String message = String.valueOf(e.getMessage());
     return new EmbeddingFailure(
         e.getClass().getName(), message.length() > MAX_MESSAGE ? message.substring(0, MAX_MESSAGE) : message, true);

@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * ModelSpec drill = InjectedFaults.of(ModelLoader.builder().build()).failOnTextMatching("^POISON");
  * }</pre>
  */
-public record InjectedFaults(ModelSpec model, String failOnTextMatching, int failAboveTokens, long slowMillis)
+public record InjectedFaults(
+    ModelSpec model, String failOnTextMatching, int failAboveTokens, boolean outOfHeap, long slowMillis)
     implements ModelSpec {
 
   public InjectedFaults {
@@ -34,22 +35,30 @@ public record InjectedFaults(ModelSpec model, String failOnTextMatching, int fai
 
   /** No faults yet: add them with the {@code withX} methods. */
   public static InjectedFaults of(ModelSpec model) {
-    return new InjectedFaults(model, null, 0, 0);
+    return new InjectedFaults(model, null, 0, false, 0);
   }
 
   /** A forward pass over a text this regular expression finds throws {@link InjectedFailure}. */
   public InjectedFaults failOnTextMatching(String regex) {
-    return new InjectedFaults(model, regex, failAboveTokens, slowMillis);
+    return new InjectedFaults(model, regex, failAboveTokens, outOfHeap, slowMillis);
   }
 
   /** A forward pass of more than {@code tokens} token slots (texts x longest) throws an {@link EngineException}. */
   public InjectedFaults failAboveTokens(int tokens) {
-    return new InjectedFaults(model, failOnTextMatching, tokens, slowMillis);
+    return new InjectedFaults(model, failOnTextMatching, tokens, false, slowMillis);
+  }
+
+  /**
+   * A forward pass of more than {@code tokens} token slots throws {@link OutOfMemoryError}, as a JVM whose heap a
+   * huge batch exhausted does.
+   */
+  public InjectedFaults outOfHeapAboveTokens(int tokens) {
+    return new InjectedFaults(model, failOnTextMatching, tokens, true, slowMillis);
   }
 
   /** Every forward pass takes {@code millis} longer. */
   public InjectedFaults slowMillis(long millis) {
-    return new InjectedFaults(model, failOnTextMatching, failAboveTokens, millis);
+    return new InjectedFaults(model, failOnTextMatching, failAboveTokens, outOfHeap, millis);
   }
 
   @Override
@@ -64,7 +73,7 @@ public record InjectedFaults(ModelSpec model, String failOnTextMatching, int fai
 
   @Override
   public ModelSpec onCpu() {
-    return new InjectedFaults(model.onCpu(), failOnTextMatching, failAboveTokens, slowMillis);
+    return new InjectedFaults(model.onCpu(), failOnTextMatching, failAboveTokens, outOfHeap, slowMillis);
   }
 
   /** What a text matching {@link #failOnTextMatching} throws. */
@@ -116,6 +125,10 @@ public record InjectedFaults(ModelSpec model, String failOnTextMatching, int fai
 
     @Override
     public float[][] embed(TokenBatch batch) {
+      if (faults.failAboveTokens > 0 && batch.paddedTokens() > faults.failAboveTokens && faults.outOfHeap) {
+        throw new OutOfMemoryError("injected: Java heap space for a forward pass of " + batch.paddedTokens()
+            + " token slots, above " + faults.failAboveTokens);
+      }
       if (faults.failAboveTokens > 0 && batch.paddedTokens() > faults.failAboveTokens) {
         throw new EngineException(
             "injected out of memory: a forward pass of " + batch.paddedTokens() + " token slots, above "

@@ -2,6 +2,7 @@ package io.pgembed.embed;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.model.InjectedFaults;
@@ -114,6 +115,27 @@ public class EmbedTextsTest {
     PAssert.that(printed(r.embedded())).containsInAnyOrder(expectedVectors(texts(6)));
     PAssert.that(reasons(r.failed())).containsInAnyOrder(KV.of("long", "ai.djl.engine.EngineException retry"));
     p.run();
+  }
+
+  @Test
+  public void aBatchThatExhaustsTheHeapIsHalvedAndARowThatCannotFitAloneFailsWithTheReason() {
+    List<KV<String, String>> rows = new ArrayList<>(texts(16));
+    rows.add(KV.of("long", "token ".repeat(200)));
+    // More than 150 token slots in one forward pass throws OutOfMemoryError (an Error, not an Exception).
+    EmbedTexts.Result<String> r = input(rows).apply(
+        EmbedTexts.<String>using(InjectedFaults.of(MODEL).outOfHeapAboveTokens(150))
+            .withBatchSize(32).withMaxBatchTokens(0).withLengthBuckets(false).withShards(1)
+            .withMaxBuffering(org.joda.time.Duration.standardMinutes(1)));
+    PAssert.that(printed(r.embedded())).containsInAnyOrder(expectedVectors(texts(16)));
+    PAssert.that(reasons(r.failed())).containsInAnyOrder(KV.of("long", "java.lang.OutOfMemoryError retry"));
+    PAssert.that(r.failed().apply("Messages", MapElements.into(TypeDescriptors.strings())
+        .via(kv -> kv.getValue().message()))).containsInAnyOrder(
+            "injected: Java heap space for a forward pass of 202 token slots, above 150");
+    EmbeddingMetrics.Snapshot m = EmbeddingMetrics.snapshot(p.run());
+    assertEquals(16, m.rowsEmbedded());
+    assertEquals(1, m.rowsFailed());
+    // 17 rows in one group: halved until every part fits (the long row alone, at the bottom, still fails).
+    assertTrue("splits: " + m.groupSplits(), m.groupSplits() >= 2);
   }
 
   @Test
