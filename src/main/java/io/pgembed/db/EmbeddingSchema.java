@@ -67,12 +67,18 @@ public final class EmbeddingSchema {
           "--idColumn=" + idColumn + " has type " + idType + "; ids must be bigint, integer, smallint, uuid, text or"
               + " varchar");
     }
+    if (n.sourceQuery() != null || !uniquelyIndexed(c, source, idColumn)) {
+      checkIdsUnique(c, tables);
+    }
     try (Statement s = c.createStatement()) {
       if (!exists(c, target)) {
         s.execute(tables.createTargetStatement(Layout.idCastType(idType)));
         LOG.info("Created {} (artifact_id {}, {} real[])", target, idType, embeddingColumn);
       }
       s.execute(tables.createFailuresStatement());
+      if (!hasColumn(c, n.failures(), "read_at")) {
+        s.execute(tables.addReadAtStatement()); // a failures table from before read_at
+      }
     }
     String vectorType = columnType(c, target, embeddingColumn, "--embeddingColumn");
     boolean pgvector = vectorType.startsWith("vector");
@@ -107,6 +113,54 @@ public final class EmbeddingSchema {
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getBoolean(1);
+      }
+    }
+  }
+
+  /**
+   * Two source rows with one id would fight over one vector (each run overwriting the other's), so the run is
+   * refused: a table whose id has a one-column unique index (a primary key) needs no look; otherwise (a
+   * --sourceQuery, a table without one) one aggregate over the source finds them.
+   */
+  private static void checkIdsUnique(Connection c, EmbeddingTables tables) throws SQLException {
+    StringBuilder found = new StringBuilder();
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(tables.duplicateIdsQuery())) {
+      while (rs.next()) {
+        found.append(found.length() == 0 ? "" : ", ").append(rs.getString(1)).append(" (").append(rs.getLong(2))
+            .append(" rows)");
+      }
+    }
+    if (found.length() > 0) {
+      TableNames n = tables.names();
+      String what = n.sourceQuery() != null ? "--sourceQuery" : "--sourceTable=" + n.source();
+      throw new IllegalArgumentException(what + " returns more than one row for --idColumn=" + n.idColumn()
+          + " " + found + ": each id gets one vector, so its rows would overwrite each other. Return one row per"
+          + " id (e.g. SELECT DISTINCT ON (id) ... ORDER BY id, updated_at DESC), or name a unique --idColumn.");
+    }
+  }
+
+  private static boolean uniquelyIndexed(Connection c, SqlIdentifier table, SqlIdentifier column)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_index i JOIN pg_attribute a"
+        + " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+        + " WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL"
+        + " AND a.attname = ?")) {
+      ps.setString(1, table.regclass());
+      ps.setString(2, column.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  private static boolean hasColumn(Connection c, SqlIdentifier table, String column) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?)"
+        + " AND attname = ? AND NOT attisdropped AND attnum > 0")) {
+      ps.setString(1, table.regclass());
+      ps.setString(2, column);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
       }
     }
   }

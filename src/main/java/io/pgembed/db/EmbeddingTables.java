@@ -20,6 +20,12 @@ import java.sql.SQLException;
  * }</pre>
  */
 public record EmbeddingTables(TableNames names, int maxAttempts, int samplePercent) implements Serializable {
+  /** The reading transaction's start, in microseconds since the epoch: one value for every row of one read. */
+  private static final String READ_AT = "(extract(epoch FROM now()) * 1000000)::bigint";
+  /** A read time parameter (microseconds since the epoch; 0: unknown, NULL) as a timestamptz, exactly. */
+  private static final String READ_AT_PARAMETER =
+      "timestamptz 'epoch' + NULLIF(?::bigint, 0) * interval '1 microsecond'";
+
 
   public EmbeddingTables {
     if (maxAttempts < 1) {
@@ -66,6 +72,7 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
         + "message text, "
         + "attempts integer NOT NULL, "
         + "content_sha256 bytea, "
+        + "read_at timestamptz, "
         + "first_failed_at timestamptz NOT NULL DEFAULT now(), "
         + "last_failed_at timestamptz NOT NULL DEFAULT now(), "
         + "PRIMARY KEY (target_table, artifact_id, model))";
@@ -81,7 +88,8 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
 
   /**
    * Rows that need a vector of the model {@code fingerprint}: none yet, or the text changed, unless the row already
-   * failed {@code maxAttempts} times with this same text. Columns: id, text, sha.
+   * failed {@code maxAttempts} times with this same text. Columns: id, text, sha, read_at (the reading
+   * transaction's start in microseconds since the epoch: what tells a new attempt from a replayed write).
    */
   public String pendingQuery(String fingerprint) {
     return pendingQuery(fingerprint, KeyRange.ALL, null);
@@ -96,7 +104,7 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     String id = "s." + names.idColumn().quoted();
     String text = "s." + names.textColumn().quoted();
     String sha = "sha256(convert_to(" + text + "::text, 'UTF8'))";
-    return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha"
+    return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha, " + READ_AT + " AS read_at"
         + " FROM " + names.sourceRelation() + " s"
         + " LEFT JOIN " + names.target().quoted() + " e ON e.artifact_id = " + id
         + " LEFT JOIN " + names.failures().quoted() + " f ON f.target_table = " + targetLiteral()
@@ -118,6 +126,13 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   public String nextWaveQuery(String fingerprint, String idCastType, boolean first) {
     return "SELECT p.id::text FROM (" + pendingQuery(fingerprint) + ") p"
         + (first ? "" : " WHERE p.id > CAST(? AS " + idCastType + ")") + " ORDER BY p.id LIMIT ?";
+  }
+
+  /** Up to 5 ids the source holds more than once, with their counts: none, or the run is refused. */
+  public String duplicateIdsQuery() {
+    String id = "s." + names.idColumn().quoted();
+    return "SELECT " + id + "::text, count(*) FROM " + names.sourceRelation() + " s GROUP BY " + id
+        + " HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5";
   }
 
   /** The first {@code limit} pending rows in id order (0: all): what one poll of continuous mode reads. */
@@ -149,16 +164,25 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   /**
    * Records a failure. A retryable one counts an attempt (restarting at 1 when the text changed); a skipped row
    * (NULL or blank text) is recorded at {@code maxAttempts}, so it is not read again until its text changes.
-   * Parameters: id, model, error class, message, attempts, sha.
+   * A replayed write of the same read (same {@code read_at}) changes nothing. Parameters: id, model, error class,
+   * message, attempts, sha, read time in microseconds since the epoch (0: unknown, always a new attempt).
    */
   public String failureStatement() {
     return "INSERT INTO " + names.failures().quoted()
-        + " AS f (target_table, artifact_id, model, error_class, message, attempts, content_sha256)"
-        + " VALUES (" + targetLiteral() + ", ?, ?, ?, ?, ?, ?)"
+        + " AS f (target_table, artifact_id, model, error_class, message, attempts, content_sha256, read_at)"
+        + " VALUES (" + targetLiteral() + ", ?, ?, ?, ?, ?, ?, " + READ_AT_PARAMETER + ")"
         + " ON CONFLICT (target_table, artifact_id, model) DO UPDATE SET error_class = EXCLUDED.error_class,"
         + " message = EXCLUDED.message, last_failed_at = now(), content_sha256 = EXCLUDED.content_sha256,"
+        + " read_at = EXCLUDED.read_at,"
         + " attempts = CASE WHEN EXCLUDED.attempts >= " + maxAttempts + " THEN EXCLUDED.attempts"
-        + " WHEN f.content_sha256 IS DISTINCT FROM EXCLUDED.content_sha256 THEN 1 ELSE f.attempts + 1 END";
+        + " WHEN f.content_sha256 IS DISTINCT FROM EXCLUDED.content_sha256 THEN 1"
+        // The same read written again (a retried bundle, a replay) is the same attempt.
+        + " WHEN f.read_at = EXCLUDED.read_at THEN f.attempts ELSE f.attempts + 1 END";
+  }
+
+  /** Adds read_at to a failures table made before it existed (a no-op when it has it). */
+  String addReadAtStatement() {
+    return "ALTER TABLE " + names.failures().quoted() + " ADD COLUMN IF NOT EXISTS read_at timestamptz";
   }
 
   /** The stored vectors of {@code fingerprint} with their rows' text: id, vector as text, the first 500 characters. */

@@ -109,7 +109,7 @@ public final class ArtifactSource extends PTransform<PBegin, PCollection<KV<RowK
   public static final class PendingRowMapper implements JdbcIO.RowMapper<KV<RowKey, String>> {
     @Override
     public KV<RowKey, String> mapRow(ResultSet rs) throws SQLException {
-      return KV.of(new RowKey(rs.getString("id"), rs.getBytes("sha")), rs.getString("text"));
+      return KV.of(new RowKey(rs.getString("id"), rs.getBytes("sha"), rs.getLong("read_at")), rs.getString("text"));
     }
   }
 

@@ -33,7 +33,10 @@ public final class VectorWriter {
         .withBatchSize(checkBatchSize(batchSize));
   }
 
-  /** Binds id, {@code fingerprint}, error class, message, attempts (1, or {@code maxAttempts} for a skip), sha. */
+  /**
+   * Binds id, {@code fingerprint}, error class, message, attempts (1, or {@code maxAttempts} for a skip), sha and
+   * the row's read time (a replayed write of the same read counts no second attempt).
+   */
   public static JdbcIO.Write<KV<RowKey, EmbeddingFailure>> failures(
       Database database, String failureStatement, String fingerprint, int maxAttempts, int batchSize) {
     return JdbcIO.<KV<RowKey, EmbeddingFailure>>write()
@@ -116,6 +119,7 @@ public final class VectorWriter {
       ps.setString(4, f.message() == null ? null : f.message().replace('\0', ' '));
       ps.setInt(5, f.retryable() ? 1 : maxAttempts);
       setBytesOrNull(ps, 6, row.getKey().contentSha256());
+      ps.setLong(7, row.getKey().readAtMicros());
     }
   }
 }

@@ -16,6 +16,7 @@ import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.InjectedFaults;
 import io.pgembed.model.ModelLoader;
 import io.pgembed.model.TestModels;
+import io.pgembed.options.EmbeddingPipelineOptions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -140,5 +141,44 @@ public class BadInputsTest {
     RunReport again = run(second, options(db, "--sourceTable=notes"));
     assertEquals(0, again.read());
     assertEquals(3, count(db, "SELECT count(*) FROM embedding_failures"));
+  }
+
+  private static String refusal(EmbeddingPipelineOptions o) throws Exception {
+    try (Preflight.Checked checked = Preflight.check(o, io.pgembed.model.TokenHashModel.small())) {
+      throw new AssertionError("the run was not refused: " + checked.pending() + " rows pending");
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+  }
+
+  @Test
+  public void aSourceQueryWithDuplicateIdsIsRefusedNamingThemBeforeAnythingIsWritten() throws Exception {
+    String db = TestDatabase.newDatabase("dupids");
+    execute(db, "CREATE TABLE posts (id bigint PRIMARY KEY, title text, body text)");
+    execute(db, "INSERT INTO posts VALUES (1, 'a', 'x'), (2, 'b', 'y'), (3, 'c', 'z')");
+    // A join that repeats ids: two texts for id 2, three for id 3.
+    String message = refusal(options(db, "--sourceTable=posts",
+        "--sourceQuery=SELECT p.id, p.title || t.x AS content FROM posts p"
+            + " JOIN (VALUES (2, '!'), (2, '?'), (3, '.'), (3, ','), (3, ';'), (1, '')) t(id, x) ON t.id = p.id"));
+    assertEquals("--sourceQuery returns more than one row for --idColumn=id 3 (3 rows), 2 (2 rows): each id gets one"
+        + " vector, so its rows would overwrite each other. Return one row per id (e.g. SELECT DISTINCT ON (id) ..."
+        + " ORDER BY id, updated_at DESC), or name a unique --idColumn.", message);
+    assertEquals("no table was created", 0,
+        count(db, "SELECT count(*) FROM pg_tables WHERE tablename IN ('posts_embeddings', 'embedding_failures')"));
+  }
+
+  @Test
+  public void aTableWithoutAUniqueIdIsCheckedAndOneWithAPrimaryKeyIsNot() throws Exception {
+    String db = TestDatabase.newDatabase("dupidtable");
+    execute(db, "CREATE TABLE loose (id bigint, content text)");
+    execute(db, "INSERT INTO loose VALUES (1, 'one'), (2, 'two'), (2, 'deux')");
+    assertThat(refusal(options(db, "--sourceTable=loose")),
+        org.hamcrest.Matchers.startsWith("--sourceTable=loose returns more than one row for --idColumn=id 2 (2 rows)"));
+    // Once the ids are unique (no index), the same table runs.
+    execute(db, "DELETE FROM loose WHERE content = 'deux'");
+    try (Preflight.Checked checked = Preflight.check(options(db, "--sourceTable=loose"),
+        io.pgembed.model.TokenHashModel.small())) {
+      assertEquals(2, checked.pending());
+    }
   }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
 import org.apache.beam.sdk.testing.TestPipeline;
 
 /** Runs the real job in a TestPipeline against a real PostgreSQL, and reads back what it wrote. */
-final class PipelineTestSupport {
+public final class PipelineTestSupport {
   private PipelineTestSupport() {}
 
   static EmbeddingPipelineOptions options(String jdbcUrl, String... extra) {
@@ -42,11 +42,11 @@ final class PipelineTestSupport {
     return Preflight.check(o, EmbeddingPipeline.modelSpec(o));
   }
 
-  static Connection connect(String jdbcUrl) throws SQLException {
+  public static Connection connect(String jdbcUrl) throws SQLException {
     return DriverManager.getConnection(jdbcUrl);
   }
 
-  static void execute(String jdbcUrl, String sql) throws SQLException {
+  public static void execute(String jdbcUrl, String sql) throws SQLException {
     try (Connection c = connect(jdbcUrl);
         Statement s = c.createStatement()) {
       s.execute(sql);
@@ -68,7 +68,7 @@ final class PipelineTestSupport {
   }
 
   /** artifact_id -> vector of the target table. */
-  static Map<String, float[]> vectors(String jdbcUrl, String target) throws SQLException {
+  public static Map<String, float[]> vectors(String jdbcUrl, String target) throws SQLException {
     Map<String, float[]> out = new HashMap<>();
     try (Connection c = connect(jdbcUrl);
         Statement s = c.createStatement();
