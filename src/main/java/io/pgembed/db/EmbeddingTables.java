@@ -128,6 +128,22 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
         + (first ? "" : " WHERE p.id > CAST(? AS " + idCastType + ")") + " ORDER BY p.id LIMIT ?";
   }
 
+  /**
+   * Deletes the vectors whose row is no longer in the source: an anti-join on the source's id (its primary key's
+   * index when it has one), one statement. {@code idCastType}: the id's SQL type.
+   */
+  public String pruneVectorsStatement(String idCastType) {
+    return "DELETE FROM " + names.target().quoted() + " e WHERE NOT EXISTS (SELECT 1 FROM " + names.sourceRelation()
+        + " s WHERE s." + names.idColumn().quoted() + " = CAST(e.artifact_id AS " + idCastType + "))";
+  }
+
+  /** Deletes this target's failure records whose row is no longer in the source. */
+  public String pruneFailuresStatement(String idCastType) {
+    return "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral()
+        + " AND NOT EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE s." + names.idColumn().quoted()
+        + " = CAST(f.artifact_id AS " + idCastType + "))";
+  }
+
   /** Up to 5 ids the source holds more than once, with their counts: none, or the run is refused. */
   public String duplicateIdsQuery() {
     String id = "s." + names.idColumn().quoted();

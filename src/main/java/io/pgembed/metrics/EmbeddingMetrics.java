@@ -35,6 +35,8 @@ public final class EmbeddingMetrics {
   public static final Counter ROWS_SKIPPED = Metrics.counter(NAMESPACE, "rows_skipped");
   public static final Counter ROWS_FAILED = Metrics.counter(NAMESPACE, "rows_failed");
   public static final Counter ROWS_DEFERRED = Metrics.counter(NAMESPACE, "rows_deferred");
+  /** Vectors removed because their row left the source (continuous mode's periodic pruning). */
+  public static final Counter ROWS_PRUNED = Metrics.counter(NAMESPACE, "rows_pruned");
   /** Forward passes of the model: a group of rows is embedded in one or more length-sorted passes. */
   public static final Counter FORWARD_PASSES = Metrics.counter(NAMESPACE, "forward_passes");
   public static final Counter GROUP_SPLITS = Metrics.counter(NAMESPACE, "group_splits");
@@ -105,8 +107,9 @@ public final class EmbeddingMetrics {
   public record Snapshot(
       long rowsRead, long polls, long rowsInFlightSkipped, long rowsEmbedded, long rowsSkipped, long rowsFailed,
       long rowsDeferred, long forwardPasses, long groupSplits, long tokens, long paddedTokens, long truncatedInputs,
-      long groups, long groupRows, long groupLatencyMsSum, long modelBusyMicros, Map<String, WorkerJvm> workers) {
-    public static final Snapshot EMPTY = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
+      long groups, long groupRows, long groupLatencyMsSum, long modelBusyMicros, long rowsPruned,
+      Map<String, WorkerJvm> workers) {
+    public static final Snapshot EMPTY = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
 
     /** Rows that reached an outcome: embedded, skipped or failed. */
     public long rowsDone() {
@@ -122,7 +125,7 @@ public final class EmbeddingMetrics {
           rowsDeferred + o.rowsDeferred, forwardPasses + o.forwardPasses, groupSplits + o.groupSplits,
           tokens + o.tokens, paddedTokens + o.paddedTokens, truncatedInputs + o.truncatedInputs, groups + o.groups,
           groupRows + o.groupRows, groupLatencyMsSum + o.groupLatencyMsSum, modelBusyMicros + o.modelBusyMicros,
-          java.util.Collections.unmodifiableMap(jvms));
+          rowsPruned + o.rowsPruned, java.util.Collections.unmodifiableMap(jvms));
     }
   }
 
@@ -146,7 +149,7 @@ public final class EmbeddingMetrics {
         c.getOrDefault("group_splits", 0L), c.getOrDefault("tokens", 0L), c.getOrDefault("padded_tokens", 0L),
         c.getOrDefault("truncated_inputs", 0L), c.getOrDefault("group_size.count", 0L),
         c.getOrDefault("group_size.sum", 0L), c.getOrDefault("group_latency_ms.sum", 0L),
-        c.getOrDefault("model_busy_us", 0L), workers(result));
+        c.getOrDefault("model_busy_us", 0L), c.getOrDefault("rows_pruned", 0L), workers(result));
   }
 
   private static Map<String, WorkerJvm> workers(PipelineResult result) {

@@ -49,6 +49,20 @@ public interface RunOptions extends TimeoutOptions {
   void setPollInterval(String value);
 
   @Description(
+      "Remove the vectors and failure records of rows no longer in the source (deleted, or no longer returned by"
+          + " --sourceQuery): at the start of each run, and with --continuous every --pruneInterval.")
+  @Default.Boolean(true)
+  Boolean getPruneDeleted();
+
+  void setPruneDeleted(Boolean value);
+
+  @Description("With --continuous and --pruneDeleted, how often deleted rows are looked for: 30s, 1m, 10m.")
+  @Default.String("1m")
+  String getPruneInterval();
+
+  void setPruneInterval(String value);
+
+  @Description(
       "Deprecated (use a ModelSpec such as io.pgembed.model.InjectedFaults in tests): fault injection for recovery"
           + " drills, a regular expression; a batch containing a matching text throws, as a model failure would.")
   String getFailOnTextMatching();
@@ -58,5 +72,10 @@ public interface RunOptions extends TimeoutOptions {
   /** {@code --pollInterval} as a duration: {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}; at least 100 ms. */
   static Duration pollInterval(RunOptions o) {
     return Durations.parse(o.getPollInterval(), "--pollInterval");
+  }
+
+  /** {@code --pruneInterval} as a duration; at least 100 ms. */
+  static Duration pruneInterval(RunOptions o) {
+    return Durations.parse(o.getPruneInterval(), "--pruneInterval");
   }
 }

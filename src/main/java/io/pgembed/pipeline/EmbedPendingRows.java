@@ -9,6 +9,7 @@ import io.pgembed.embed.EmbedTexts;
 import io.pgembed.read.ArtifactSource;
 import io.pgembed.read.ContinuousSource;
 import io.pgembed.write.VectorWriter;
+import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
@@ -42,13 +43,14 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
   private final Long maxId;
   private final Duration pollInterval;
   private final int maxRowsPerPoll;
+  private final Duration pruneInterval;
   private final KeyRange keyRange;
   private final int writeBatchSize;
 
   private EmbedPendingRows(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint,
       EmbedTexts<RowKey> embedding, int partitions, Long minId, Long maxId, Duration pollInterval,
-      int maxRowsPerPoll, KeyRange keyRange, int writeBatchSize) {
+      int maxRowsPerPoll, Duration pruneInterval, KeyRange keyRange, int writeBatchSize) {
     this.database = database;
     this.tables = tables;
     this.layout = layout;
@@ -59,6 +61,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     this.maxId = maxId;
     this.pollInterval = pollInterval;
     this.maxRowsPerPoll = maxRowsPerPoll;
+    this.pruneInterval = pruneInterval;
     this.keyRange = keyRange;
     this.writeBatchSize = writeBatchSize;
   }
@@ -69,7 +72,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (database == null || tables == null || layout == null || fingerprint == null) {
       throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 0, KeyRange.ALL, 500);
+    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 500);
   }
 
   /** How the rows are embedded: required. */
@@ -78,7 +81,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("embedding must not be null");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
   }
 
   /** Reads numeric ids in {@code partitions} parallel queries over {@code minId..maxId} (null: one query). */
@@ -87,7 +90,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("readPartitions must be >= 1, but was " + partitions);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
   }
 
   /**
@@ -103,7 +106,19 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--maxInFlightRows must be >= 0 (0: no bound), but was " + maxRowsPerPoll);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
+  }
+
+  /**
+   * With polling, also removes the vectors and failure records of rows gone from the source every
+   * {@code pruneInterval} (null: never).
+   */
+  public EmbedPendingRows withPruning(Duration pruneInterval) {
+    if (pruneInterval != null && pruneInterval.getMillis() < 100) {
+      throw new IllegalArgumentException("--pruneInterval must be >= 100 ms, but was " + pruneInterval);
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
   }
 
   /** Reads only the pending rows with ids in {@code range}: one wave of a run (see {@code RunController}). */
@@ -112,7 +127,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("range must not be null (KeyRange.ALL: every id)");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, range, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, range, writeBatchSize);
   }
 
   /** Rows per JDBC batch write. */
@@ -121,7 +136,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
   }
 
   @Override
@@ -132,7 +147,9 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     PCollection<KV<RowKey, String>> rows =
         pollInterval != null
             ? input.apply("Poll pending rows", new ContinuousSource(
-                database, tables.firstPendingQuery(fingerprint, maxRowsPerPoll), pollInterval, inFlight()))
+                database, tables.firstPendingQuery(fingerprint, maxRowsPerPoll), pollInterval, inFlight())
+                .withPruning(pruneInterval, List.of(tables.pruneVectorsStatement(layout.idCastType()),
+                    tables.pruneFailuresStatement(layout.idCastType()))))
             : input.apply("Read pending rows", ArtifactSource
                 .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType()))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));

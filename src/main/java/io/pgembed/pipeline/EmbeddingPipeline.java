@@ -87,7 +87,10 @@ public final class EmbeddingPipeline {
             .withEmbedding(embedding)
             .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
             .withWriteBatchSize(o.getWriteBatchSize());
-    return o.getContinuous() ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows()) : job;
+    return o.getContinuous()
+        ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows())
+            .withPruning(o.getPruneDeleted() ? RunOptions.pruneInterval(o) : null)
+        : job;
   }
 
   private static int readPartitions(EmbeddingPipelineOptions o) {

@@ -10,6 +10,7 @@ import io.pgembed.model.ModelSpec;
 import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.FlinkSettings;
+import io.pgembed.options.RunOptions;
 import io.pgembed.options.TableOptions;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -33,12 +34,12 @@ public final class Preflight {
 
   /**
    * A run that passed its checks: where it reads and writes, the model it runs ({@code spec}) and its fingerprint,
-   * and what is pending. It holds the client's reference to the shared model ({@code checkedWith}: on a remote
+   * what is pending, and how many vectors of rows gone from the source it removed ({@code pruned}). It holds the client's reference to the shared model ({@code checkedWith}: on a remote
    * Flink cluster, a CPU copy), released by {@link #close()}.
    */
   public record Checked(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, ModelSpec spec, EmbeddingModel model,
-      long pending, Long minId, Long maxId, ModelSpec checkedWith)
+      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned)
       implements AutoCloseable {
 
     public String fingerprint() {
@@ -74,6 +75,10 @@ public final class Preflight {
     if (o.getMaxBufferingMs() < 1) {
       throw new IllegalArgumentException("--maxBufferingMs must be >= 1, but was " + o.getMaxBufferingMs());
     }
+    if (o.getContinuous()) {
+      RunOptions.pollInterval(o); // a bad duration is named before anything runs
+      RunOptions.pruneInterval(o);
+    }
     Database database = DatabaseOptions.database(o);
     // Names are checked before any SQL is built or run.
     EmbeddingTables tables =
@@ -87,6 +92,7 @@ public final class Preflight {
       try {
         EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension());
         String fingerprint = model.fingerprint().toString();
+        long pruned = o.getPruneDeleted() ? pruneDeleted(c, tables, layout) : 0;
         long pending;
         Long min = null;
         Long max = null;
@@ -101,11 +107,26 @@ public final class Preflight {
           }
         }
         LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
-        return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith);
+        return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned);
       } catch (SQLException | RuntimeException e) {
         SharedModels.release(checkedWith);
         throw e;
       }
+    }
+  }
+
+  /** Removes the vectors and failure records of rows gone from the source; returns the vectors removed. */
+  private static long pruneDeleted(Connection c, EmbeddingTables tables, EmbeddingSchema.Layout layout)
+      throws SQLException {
+    try (Statement s = c.createStatement()) {
+      long t0 = System.nanoTime();
+      long vectors = s.executeUpdate(tables.pruneVectorsStatement(layout.idCastType()));
+      long failures = s.executeUpdate(tables.pruneFailuresStatement(layout.idCastType()));
+      if (vectors + failures > 0) {
+        LOG.info("Removed {} vectors and {} failure records of rows no longer in {} ({} ms; --pruneDeleted=false"
+            + " keeps them)", vectors, failures, tables.names().source(), (System.nanoTime() - t0) / 1_000_000);
+      }
+      return vectors;
     }
   }
 

@@ -209,7 +209,8 @@ public final class RunController {
       stillPending = -1;
     }
     RunReport report = RunReport.of(
-        status, checked.fingerprint(), wall, checked.pending(), metrics, stillPending, waves, largestWave, error);
+        status, checked.fingerprint(), wall, checked.pending(), checked.pruned(), metrics, stillPending, waves,
+        largestWave, error);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(Path.of(o.getReportFile()));

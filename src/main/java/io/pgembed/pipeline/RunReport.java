@@ -21,6 +21,7 @@ public record RunReport(
     String model,
     double wallSeconds,
     long pendingAtStart,
+    long prunedAtStart,
     EmbeddingMetrics.Snapshot metrics,
     long peakHeapBytes,
     long peakRssBytes,
@@ -30,10 +31,15 @@ public record RunReport(
     String error) {
 
   static RunReport of(
-      RunStatus status, String model, double wallSeconds, long pendingAtStart, EmbeddingMetrics.Snapshot metrics,
-      long stillPending, int waves, long largestWaveRows, String error) {
-    return new RunReport(status, model, wallSeconds, pendingAtStart, metrics, JvmMemory.peakHeap(),
+      RunStatus status, String model, double wallSeconds, long pendingAtStart, long prunedAtStart,
+      EmbeddingMetrics.Snapshot metrics, long stillPending, int waves, long largestWaveRows, String error) {
+    return new RunReport(status, model, wallSeconds, pendingAtStart, prunedAtStart, metrics, JvmMemory.peakHeap(),
         JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error);
+  }
+
+  /** Vectors removed because their row left the source: at the start, and by continuous mode's pruning. */
+  public long pruned() {
+    return prunedAtStart + metrics.rowsPruned();
   }
 
   public long read() {
@@ -124,6 +130,9 @@ public record RunReport(
         pendingAtStart, read(), embedded(), skipped(), failed(),
         deferred() > 0 ? ", " + deferred() + " left pending at --timeout" : ""));
     sb.append(String.format("still pending    %d%n", stillPending));
+    if (pruned() > 0) {
+      sb.append(String.format("pruned           %d vectors of rows no longer in the source%n", pruned()));
+    }
     if (waves > 1) {
       sb.append(String.format("waves            %d, at most %d rows in flight%n", waves, largestWaveRows));
     }
@@ -164,6 +173,7 @@ public record RunReport(
     m.put("rows_failed", failed());
     m.put("rows_deferred", deferred());
     m.put("still_pending", stillPending);
+    m.put("rows_pruned", pruned());
     m.put("waves", waves);
     m.put("largest_wave_rows", largestWaveRows);
     m.put("embeddings_per_second", embeddingsPerSecond());

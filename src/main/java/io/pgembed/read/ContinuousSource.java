@@ -5,6 +5,7 @@ import io.pgembed.db.Database;
 import io.pgembed.db.RowKey;
 import io.pgembed.metrics.EmbeddingMetrics;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -40,9 +41,16 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
   private final String query;
   private final Duration pollInterval;
   private final Duration inFlightExpiry;
+  private final Duration pruneInterval;
+  private final List<String> pruneStatements;
 
-  /** Reads {@code query} (columns id, text, sha) every {@code pollInterval}. */
+  /** Reads {@code query} (columns id, text, sha, read_at) every {@code pollInterval}. */
   public ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry) {
+    this(database, query, pollInterval, inFlightExpiry, null, List.of());
+  }
+
+  private ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry,
+      Duration pruneInterval, List<String> pruneStatements) {
     if (pollInterval.getMillis() < 100) {
       throw new IllegalArgumentException("pollInterval must be >= 100 ms, but was " + pollInterval.getMillis() + " ms");
     }
@@ -50,6 +58,16 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     this.query = query;
     this.pollInterval = pollInterval;
     this.inFlightExpiry = inFlightExpiry;
+    this.pruneInterval = pruneInterval;
+    this.pruneStatements = pruneStatements;
+  }
+
+  /**
+   * Also runs {@code statements} (deletes of rows gone from the source; the first one's count is the vectors
+   * removed) on a poll at most every {@code interval}; null: never.
+   */
+  public ContinuousSource withPruning(Duration interval, List<String> statements) {
+    return new ContinuousSource(database, query, pollInterval, inFlightExpiry, interval, List.copyOf(statements));
   }
 
   @Override
@@ -57,6 +75,7 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     return input
         .apply("Poll", PeriodicImpulse.create().withInterval(pollInterval))
         .apply("Count polls", ParDo.of(new CountPollsFn()))
+        .apply("Prune deleted rows", ParDo.of(new PruneFn(database, pruneInterval, pruneStatements)))
         .apply(
             "Read pending rows",
             JdbcIO.<Instant, KV<RowKey, String>>readAll()
@@ -105,6 +124,48 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     @ProcessElement
     public void process(@Element Instant tick, OutputReceiver<Instant> out) {
       EmbeddingMetrics.POLLS.inc();
+      out.output(tick);
+    }
+  }
+
+  /**
+   * On a poll, at most every {@code interval} (null: never), runs the prune statements; the ticks pass on. A
+   * failure is logged and tried again on the next poll: pruning never stops the embedding.
+   */
+  static final class PruneFn extends DoFn<Instant, Instant> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PruneFn.class);
+    private final Database database;
+    private final Duration interval;
+    private final List<String> statements;
+    private transient long lastPruneMillis;
+
+    PruneFn(Database database, Duration interval, List<String> statements) {
+      this.database = database;
+      this.interval = interval;
+      this.statements = statements;
+    }
+
+    @ProcessElement
+    public void process(@Element Instant tick, OutputReceiver<Instant> out) {
+      long now = System.currentTimeMillis();
+      if (interval != null && !statements.isEmpty() && now - lastPruneMillis >= interval.getMillis()) {
+        lastPruneMillis = now;
+        try (java.sql.Connection c = database.connect();
+            java.sql.Statement s = c.createStatement()) {
+          c.setAutoCommit(true);
+          long vectors = s.executeUpdate(statements.get(0));
+          for (String statement : statements.subList(1, statements.size())) {
+            s.executeUpdate(statement);
+          }
+          EmbeddingMetrics.ROWS_PRUNED.inc(vectors);
+          if (vectors > 0) {
+            LOG.info("Removed {} vectors of rows no longer in the source", vectors);
+          }
+        } catch (java.sql.SQLException e) {
+          LOG.warn("Pruning the vectors of deleted rows failed; it is tried again on a later poll: {}",
+              e.getMessage());
+        }
+      }
       out.output(tick);
     }
   }

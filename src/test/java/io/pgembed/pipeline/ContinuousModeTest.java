@@ -21,7 +21,10 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.junit.Rule;
 import org.junit.Test;
 
-/** --continuous: rows inserted and edited while it runs are embedded within 3 poll intervals, each content once. */
+/**
+ * --continuous: rows inserted and edited while it runs are embedded within 3 poll intervals, each content once;
+ * rows deleted while it runs lose their vectors at the next prune.
+ */
 public class ContinuousModeTest {
   @Rule public final transient TestPipeline pipeline = TestPipeline.create();
 
@@ -38,7 +41,7 @@ public class ContinuousModeTest {
     insert(db, "artifacts", rows);
     EmbeddingPipelineOptions o =
         options(db, "--sourceTable=artifacts", "--continuous", "--pollInterval=" + POLL_MS + "ms", "--batchSize=8",
-            "--maxBufferingMs=200");
+            "--maxBufferingMs=200", "--pruneInterval=1s");
     Preflight.Checked prepared = PipelineTestSupport.prepare(o);
     pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(prepared, o));
     PipelineResult result = RunController.start(pipeline);
@@ -67,6 +70,14 @@ public class ContinuousModeTest {
       await(60_000, () -> counter(result, Snapshot::rowsEmbedded), 28);
       assertEquals(28, counter(result, Snapshot::rowsEmbedded));
       assertEquals(25, count(db, "SELECT count(*) FROM artifacts_embeddings"));
+
+      // Two rows leave the source while it runs: their vectors go at the next prune (every second here).
+      execute(db, "DELETE FROM artifacts WHERE id IN (5, 101)");
+      await(60_000, () -> 25 - count(db, "SELECT count(*) FROM artifacts_embeddings"), 2);
+      await(60_000, () -> counter(result, Snapshot::rowsPruned), 2);
+      assertEquals(23, count(db, "SELECT count(*) FROM artifacts_embeddings"));
+      assertEquals(0, count(db, "SELECT count(*) FROM artifacts_embeddings WHERE artifact_id IN (5, 101)"));
+      assertEquals(2, counter(result, Snapshot::rowsPruned));
     } finally {
       result.cancel();
       prepared.close();
