@@ -92,4 +92,38 @@ public class DeletedRowsTest {
     assertEquals(0, kept.pruned());
     assertEquals(26, count(db, "SELECT count(*) FROM docs_embeddings"));
   }
+
+  @Test
+  public void aRowEditedWhileItIsEmbeddedEndsPendingAndTheNextRunEmbedsItsNewText() throws Exception {
+    String db = TestDatabase.newDatabase("editedmidrun");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+    Map<Long, String> rows = new LinkedHashMap<>();
+    for (long i = 1; i <= 10; i++) {
+      rows.put(i, "document " + i + " about edits");
+    }
+    insert(db, "docs", rows);
+    EmbeddingPipelineOptions o = options(db, "--sourceTable=docs", "--batchSize=16", "--maxBufferingMs=60000");
+    ModelSpec gated = new io.pgembed.model.GatedModel(MODEL, "edited-mid-run");
+    java.util.concurrent.CompletableFuture<RunReport> running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (Preflight.Checked checked = Preflight.check(o, gated)) {
+        return EmbeddingPipeline.run(checked, o, () -> false);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    // The rows were read and are in the model: edit one, then let the model go on.
+    io.pgembed.model.GatedModel.awaitEntered("edited-mid-run", 120_000);
+    execute(db, "UPDATE docs SET content = 'document 5, rewritten while it was embedded' WHERE id = 5");
+    io.pgembed.model.GatedModel.open("edited-mid-run");
+    RunReport r = running.get(120, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(10, r.embedded());
+    assertEquals("row 5's stored hash is of its old text: pending again", 1, r.stillPending());
+    assertArrayEquals(MODEL.vectorOf("document 5 about edits"), vectors(db, "docs_embeddings").get("5"), 0f);
+
+    RunReport next = run(options(db, "--sourceTable=docs"));
+    assertEquals(1, next.read());
+    assertEquals(0, next.stillPending());
+    assertArrayEquals(MODEL.vectorOf("document 5, rewritten while it was embedded"),
+        vectors(db, "docs_embeddings").get("5"), 0f);
+  }
 }
