@@ -19,8 +19,18 @@ import org.postgresql.ds.PGSimpleDataSource;
  * try (Connection c = db.connect()) { ... }
  * }</pre>
  */
-public record Database(String jdbcUrl, String username, String passwordFile) implements Serializable {
-  private static final Map<Database, DataSource> DATA_SOURCES = new ConcurrentHashMap<>();
+public record Database(String jdbcUrl, String username, String passwordFile, int maxPoolSize)
+    implements Serializable {
+  /** Connections per JVM when --maxPoolSize is not given. */
+  public static final int DEFAULT_POOL_SIZE = 10;
+  /**
+   * How long a step waits for a free connection (or for the server to accept one) before it fails: 30 s, or the
+   * system property {@code pgembed.connectionTimeoutMs} (read when a pool opens).
+   */
+  static long connectionTimeoutMs() {
+    return Long.getLong("pgembed.connectionTimeoutMs", 30_000);
+  }
+  private static final Map<Database, PooledDataSource> DATA_SOURCES = new ConcurrentHashMap<>();
 
   public Database {
     if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:postgresql:")) {
@@ -33,20 +43,40 @@ public record Database(String jdbcUrl, String username, String passwordFile) imp
           "--jdbcUrl must not carry the password (it would show in logs and the runner's UI): use PGPASSWORD,"
               + " --passwordFile or ~/.pgpass");
     }
+    if (maxPoolSize < 1) {
+      throw new IllegalArgumentException("--maxPoolSize must be >= 1, but was " + maxPoolSize);
+    }
   }
 
-  /** The per-JVM pooled-by-driver DataSource for this configuration. */
-  public DataSource dataSource() {
-    return DATA_SOURCES.computeIfAbsent(this, Database::create);
+  /** With the default pool size. */
+  public Database(String jdbcUrl, String username, String passwordFile) {
+    this(jdbcUrl, username, passwordFile, DEFAULT_POOL_SIZE);
   }
 
   /**
-   * A connection; a failure to connect (unreachable, refused login, no such database) is a
+   * This JVM's pool of at most {@link #maxPoolSize} connections for this configuration (HikariCP, opened lazily, no
+   * idle connections kept past 30 s). Its errors name the cause: the server unreachable or refusing the login, the
+   * server's max_connections reached, or every pooled connection in use.
+   */
+  public DataSource dataSource() {
+    return DATA_SOURCES.computeIfAbsent(this, db -> new PooledDataSource(db, unpooled(db)));
+  }
+
+  /**
+   * A pooled connection; a failure to connect (unreachable, refused login, no such database) is a
    * {@link DatabaseUnavailableException} whose message names the host, port and database.
    */
   public Connection connect() throws SQLException {
-    try {
-      return dataSource().getConnection();
+    return dataSource().getConnection();
+  }
+
+  /**
+   * Opens and closes one connection outside the pool, so that a server that is down or refuses the login fails in
+   * a second (the pool would keep trying for {@link #connectionTimeoutMs()}): what a run does first.
+   */
+  public void checkReachable() throws SQLException {
+    try (Connection c = unpooled(this).getConnection()) {
+      c.isValid(5);
     } catch (SQLException e) {
       throw DatabaseUnavailableException.of(e, this).map(SQLException.class::cast).orElse(e);
     }
@@ -75,7 +105,7 @@ public record Database(String jdbcUrl, String username, String passwordFile) imp
     return username != null ? username : System.getProperty("user.name");
   }
 
-  private static DataSource create(Database db) {
+  private static PGSimpleDataSource unpooled(Database db) {
     PGSimpleDataSource ds = new PGSimpleDataSource();
     ds.setURL(db.jdbcUrl);
     if (db.username != null) {
@@ -101,6 +131,6 @@ public record Database(String jdbcUrl, String username, String passwordFile) imp
 
   @Override
   public String toString() {
-    return "Database[" + redact(jdbcUrl) + ", user " + username + "]";
+    return "Database[" + redact(jdbcUrl) + ", user " + username + ", pool " + maxPoolSize + "]";
   }
 }

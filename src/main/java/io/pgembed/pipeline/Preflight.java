@@ -87,6 +87,7 @@ public final class Preflight {
     // cluster), it loads the model on the CPU: the client (on Kubernetes, the JobManager) may have no GPU.
     ModelSpec checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? spec.onCpu() : spec;
     // The database first: an unreachable server or a refused login fails in a second, before the model loads.
+    database.checkReachable();
     try (Connection c = database.connect()) {
       EmbeddingModel model = SharedModels.acquire(checkedWith);
       try {
