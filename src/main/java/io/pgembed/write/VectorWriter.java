@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
 import org.apache.beam.sdk.values.KV;
+import org.joda.time.Duration;
 
 /**
  * JdbcIO batch writes: vectors as upserts into the target table (a rerun never duplicates a row), failures as
@@ -21,7 +22,28 @@ import org.apache.beam.sdk.values.KV;
  * }</pre>
  */
 public final class VectorWriter {
+  /** A batch that lost a deadlock or a serialization conflict is rolled back and written again: 5 tries in 2 min. */
+  static final JdbcIO.RetryConfiguration RETRIES =
+      JdbcIO.RetryConfiguration.create(5, Duration.standardMinutes(2), Duration.millis(500));
+
   private VectorWriter() {}
+
+  /**
+   * Retries a batch that PostgreSQL aborted as a deadlock victim (40P01) or a serialization failure (40001): both
+   * mean "try again", and the upserts make a second write of the same rows harmless. JdbcIO's own default retries
+   * 40001 only.
+   */
+  static final class TransientConflicts implements JdbcIO.RetryStrategy {
+    @Override
+    public boolean apply(SQLException e) {
+      for (SQLException s = e; s != null; s = s.getNextException()) {
+        if ("40P01".equals(s.getSQLState()) || "40001".equals(s.getSQLState())) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
 
   /** Binds id, id, vector literal, {@code fingerprint}, sha. */
   public static JdbcIO.Write<KV<RowKey, float[]>> vectors(
@@ -30,7 +52,9 @@ public final class VectorWriter {
         .withDataSourceProviderFn(new DataSourceFn(database))
         .withStatement(upsertStatement)
         .withPreparedStatementSetter(new VectorSetter(pgvector, fingerprint))
-        .withBatchSize(checkBatchSize(batchSize));
+        .withBatchSize(checkBatchSize(batchSize))
+        .withRetryStrategy(new TransientConflicts())
+        .withRetryConfiguration(RETRIES);
   }
 
   /**
@@ -43,7 +67,9 @@ public final class VectorWriter {
         .withDataSourceProviderFn(new DataSourceFn(database))
         .withStatement(failureStatement)
         .withPreparedStatementSetter(new FailureSetter(fingerprint, maxAttempts))
-        .withBatchSize(checkBatchSize(batchSize));
+        .withBatchSize(checkBatchSize(batchSize))
+        .withRetryStrategy(new TransientConflicts())
+        .withRetryConfiguration(RETRIES);
   }
 
   private static int checkBatchSize(int batchSize) {

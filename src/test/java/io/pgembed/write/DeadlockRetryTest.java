@@ -1,0 +1,123 @@
+package io.pgembed.write;
+
+import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingSchema;
+import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.RowKey;
+import io.pgembed.db.TableNames;
+import io.pgembed.db.TestDatabase;
+import io.pgembed.embed.VectorCoder;
+import io.pgembed.pipeline.PipelineTestSupport;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.junit.Rule;
+import org.junit.Test;
+
+/**
+ * A real deadlock between the job's upsert batch and another transaction on the same target rows: PostgreSQL
+ * aborts the job's batch (40P01), and the writer rolls it back and writes it again; the table ends exact.
+ */
+public class DeadlockRetryTest {
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  private static final String FP = "test-model sha256:1111";
+
+  private static long deadlocks(String db) {
+    try {
+      return TestDatabase.count(db, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Whether another session holds target row {@code id}: a NOWAIT lock attempt from a third session fails. */
+  private static boolean locked(String db, int id) throws java.sql.SQLException {
+    try (Connection probe = PipelineTestSupport.connect(db);
+        Statement s = probe.createStatement()) {
+      s.executeQuery("SELECT 1 FROM docs_embeddings WHERE artifact_id = " + id + " FOR UPDATE NOWAIT").close();
+      return false;
+    } catch (java.sql.SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        return true;
+      }
+      throw e;
+    }
+  }
+
+  private static long lockWaits(String db) {
+    try {
+      return TestDatabase.count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+          + " AND wait_event_type = 'Lock'");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static final class ThreeRows extends DoFn<Integer, KV<RowKey, float[]>> {
+    @ProcessElement
+    public void process(@Element Integer n, OutputReceiver<KV<RowKey, float[]>> out) {
+      for (int i = 1; i <= n; i++) {
+        out.output(KV.of(new RowKey(Integer.toString(i), new byte[] {(byte) i}), new float[] {i, 1f / (1 << i)}));
+      }
+    }
+  }
+
+  @Test
+  public void aBatchThatLosesADeadlockIsWrittenAgain() throws Exception {
+    String db = TestDatabase.newDatabase("deadlock");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+    EmbeddingTables tables = new EmbeddingTables(
+        TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
+    try (Connection c = PipelineTestSupport.connect(db)) {
+      tables.prepare(c, 2);
+    }
+    execute(db, "INSERT INTO docs_embeddings (artifact_id, embedding, model) VALUES (1, '{0,0}', 'old'),"
+        + " (2, '{0,0}', 'old'), (3, '{0,0}', 'old')");
+    long deadlocksBefore = deadlocks(db);
+
+    try (Connection other = PipelineTestSupport.connect(db)) {
+      other.setAutoCommit(false);
+      Statement s = other.createStatement();
+      s.execute("SET deadlock_timeout = '60s'"); // so the job's session, not this one, finds the deadlock
+      s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
+
+      // The job's batch of rows 1, 2, 3: it takes row 1 or 3 (whichever it writes first), then waits for row 2.
+      EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", false, 2);
+      // One element made into three rows in one step: one bundle, so one batch and one transaction.
+      p.apply(Create.of(3))
+          .apply(ParDo.of(new ThreeRows()))
+          .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
+          .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), false, FP, 3));
+      CompletableFuture<Void> job = CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
+
+      io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);
+      String held = locked(db, 1) ? "1" : locked(db, 3) ? "3" : null;
+      assertTrue("the job holds row 1 or row 3 while it waits", held != null);
+      // Now this transaction waits for the row the job holds, while the job waits for row 2: a deadlock.
+      s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = " + held);
+      other.commit();
+      job.get(120, TimeUnit.SECONDS);
+    }
+    // The server counts it once the aborted session reports its statistics (within a few seconds).
+    io.pgembed.Await.await("the server's count of deadlocks", 30, () -> deadlocks(db) == deadlocksBefore + 1);
+    Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
+    assertArrayEquals(new float[] {1f, 0.5f}, stored.get("1"), 0f);
+    assertArrayEquals(new float[] {2f, 0.25f}, stored.get("2"), 0f);
+    assertArrayEquals(new float[] {3f, 0.125f}, stored.get("3"), 0f);
+    assertEquals(3, TestDatabase.count(db, "SELECT count(*) FROM docs_embeddings WHERE model = '" + FP + "'"));
+  }
+}
