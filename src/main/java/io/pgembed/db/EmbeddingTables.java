@@ -100,11 +100,20 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
    * The bounds are literals: each wave's query is a plain query that JdbcIO (and its partitioned read) can wrap.
    */
   public String pendingQuery(String fingerprint, KeyRange range, String idCastType) {
+    return pendingQuery(fingerprint, range, idCastType, 0);
+  }
+
+  /**
+   * The same, with {@code readAtMicros} as every row's read_at (0: the reading transaction's start): a wave read
+   * again after a lost connection keeps its first read time, so its failures are not counted twice.
+   */
+  public String pendingQuery(String fingerprint, KeyRange range, String idCastType, long readAtMicros) {
     String fp = SqlLiteral.of(fingerprint);
     String id = "s." + names.idColumn().quoted();
     String text = "s." + names.textColumn().quoted();
     String sha = "sha256(convert_to(" + text + "::text, 'UTF8'))";
-    return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha, " + READ_AT + " AS read_at"
+    String readAt = readAtMicros > 0 ? "CAST(" + readAtMicros + " AS bigint)" : READ_AT;
+    return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha, " + readAt + " AS read_at"
         + " FROM " + names.sourceRelation() + " s"
         + " LEFT JOIN " + names.target().quoted() + " e ON e.artifact_id = " + id
         + " LEFT JOIN " + names.failures().quoted() + " f ON f.target_table = " + targetLiteral()

@@ -45,12 +45,13 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
   private final int maxRowsPerPoll;
   private final Duration pruneInterval;
   private final KeyRange keyRange;
+  private final long readAtMicros;
   private final int writeBatchSize;
 
   private EmbedPendingRows(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint,
       EmbedTexts<RowKey> embedding, int partitions, Long minId, Long maxId, Duration pollInterval,
-      int maxRowsPerPoll, Duration pruneInterval, KeyRange keyRange, int writeBatchSize) {
+      int maxRowsPerPoll, Duration pruneInterval, KeyRange keyRange, long readAtMicros, int writeBatchSize) {
     this.database = database;
     this.tables = tables;
     this.layout = layout;
@@ -63,6 +64,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     this.maxRowsPerPoll = maxRowsPerPoll;
     this.pruneInterval = pruneInterval;
     this.keyRange = keyRange;
+    this.readAtMicros = readAtMicros;
     this.writeBatchSize = writeBatchSize;
   }
 
@@ -72,7 +74,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (database == null || tables == null || layout == null || fingerprint == null) {
       throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 500);
+    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 0, 500);
   }
 
   /** How the rows are embedded: required. */
@@ -81,7 +83,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("embedding must not be null");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
   }
 
   /** Reads numeric ids in {@code partitions} parallel queries over {@code minId..maxId} (null: one query). */
@@ -90,7 +92,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("readPartitions must be >= 1, but was " + partitions);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
   }
 
   /**
@@ -106,7 +108,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--maxInFlightRows must be >= 0 (0: no bound), but was " + maxRowsPerPoll);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
   }
 
   /**
@@ -118,7 +120,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--pruneInterval must be >= 100 ms, but was " + pruneInterval);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
   }
 
   /** Reads only the pending rows with ids in {@code range}: one wave of a run (see {@code RunController}). */
@@ -127,7 +129,19 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("range must not be null (KeyRange.ALL: every id)");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, range, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, range, readAtMicros, writeBatchSize);
+  }
+
+  /**
+   * Stamps every row read with this read time (microseconds since the epoch; 0: the read's own time): a wave tried
+   * again keeps its first read time, so a failure written by both tries counts one attempt.
+   */
+  public EmbedPendingRows withReadTime(long readAtMicros) {
+    if (readAtMicros < 0) {
+      throw new IllegalArgumentException("readAtMicros must be >= 0, but was " + readAtMicros);
+    }
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
   }
 
   /** Rows per JDBC batch write. */
@@ -136,7 +150,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
   }
 
   @Override
@@ -151,7 +165,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
                 .withPruning(pruneInterval, List.of(tables.pruneVectorsStatement(layout.idCastType()),
                     tables.pruneFailuresStatement(layout.idCastType()))))
             : input.apply("Read pending rows", ArtifactSource
-                .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType()))
+                .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType(), readAtMicros))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
     EmbedTexts.Result<RowKey> result = rows.apply("Embed", embedding);
     result.embedded().apply("Write vectors", VectorWriter.vectors(

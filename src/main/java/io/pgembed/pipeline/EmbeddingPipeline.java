@@ -50,6 +50,7 @@ public final class EmbeddingPipeline {
       Pipeline pipeline = Pipeline.create(o);
       pipeline.apply("Embed pending rows", embedPendingRows(checked, o, deadline)
           .withKeyRange(wave.range())
+          .withReadTime(wave.readAtMicros())
           .withPartitions(readPartitions(o), wave.minId(), wave.maxId()));
       return pipeline;
     });

@@ -75,16 +75,25 @@ public final class RunController {
           status = RunStatus.PARTIAL;
           break;
         }
-        Waves.Wave wave = Waves.next(checked, after, size);
+        BooleanSupplier giveUp = () -> stopRequested.getAsBoolean()
+            || (deadline > 0 && System.currentTimeMillis() >= deadline);
+        String from = after;
+        int limit = size;
+        Waves.Wave wave = TransientFailures.withRetries(
+            "planning wave " + n, () -> Waves.next(checked, from, limit), giveUp);
         if (wave == null) {
           break;
         }
         long t0 = System.nanoTime();
         waves = n;
         largest = Math.max(largest, wave.rows());
-        PipelineResult result = start(build.build(wave, deadline));
-        current.set(result);
-        RunStatus waveStatus = waitForEnd(result, false, deadline == 0 ? 0 : deadline + CANCEL_GRACE_MS, stopRequested);
+        AtomicReference<PipelineResult> ran = new AtomicReference<>();
+        RunStatus waveStatus = TransientFailures.withRetries("wave " + n, () -> {
+          ran.set(start(build.build(wave, deadline)));
+          current.set(ran.get());
+          return waitForEnd(ran.get(), false, deadline == 0 ? 0 : deadline + CANCEL_GRACE_MS, stopRequested);
+        }, giveUp);
+        PipelineResult result = ran.get();
         Snapshot metrics = EmbeddingMetrics.snapshot(result);
         done.updateAndGet(d -> d.plus(metrics));
         current.set(null);
@@ -98,7 +107,10 @@ public final class RunController {
         size = Waves.nextSize(o.getMaxInFlightRows(), wave, n == 1, System.nanoTime() - t0,
             metrics.modelBusyMicros() / 1000, checked.pending() - done.get().rowsRead());
       }
-    } catch (SQLException | RuntimeException e) {
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
       LOG.error("The run failed: {}", rootMessage(e), e);
       status = RunStatus.FAILED;
       error = rootMessage(e);

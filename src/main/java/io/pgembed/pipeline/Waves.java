@@ -22,8 +22,11 @@ final class Waves {
   static final int FIRST_WAVE = 256;
   static final long TARGET_WAVE_MS = 30_000;
 
-  /** One wave: its id range, its pending rows when it was planned, and numeric id bounds for partitioned reads. */
-  record Wave(KeyRange range, long rows, Long minId, Long maxId) {}
+  /**
+   * One wave: its id range, its pending rows when it was planned, numeric id bounds for partitioned reads, and the
+   * read time its rows carry (microseconds since the epoch; 0: each read's own), the same if the wave is tried again.
+   */
+  record Wave(KeyRange range, long rows, Long minId, Long maxId, long readAtMicros) {}
 
   private Waves() {}
 
@@ -35,7 +38,7 @@ final class Waves {
 
   /** Everything pending, as one wave. */
   static Wave all(Preflight.Checked checked) {
-    return new Wave(KeyRange.ALL, checked.pending(), checked.minId(), checked.maxId());
+    return new Wave(KeyRange.ALL, checked.pending(), checked.minId(), checked.maxId(), 0);
   }
 
   /** The next wave after id {@code after} (null: from the start) of at most {@code limit} rows; null when none. */
@@ -63,7 +66,8 @@ final class Waves {
         }
         boolean numeric = checked.layout().numericId();
         return new Wave(new KeyRange(after, last), rows,
-            numeric ? Long.valueOf(first) : null, numeric ? Long.valueOf(last) : null);
+            numeric ? Long.valueOf(first) : null, numeric ? Long.valueOf(last) : null,
+            System.currentTimeMillis() * 1000);
       }
     }
   }

@@ -44,7 +44,7 @@ public class WavesTest {
   }
 
   private static Waves.Wave wave(long rows) {
-    return new Waves.Wave(io.pgembed.db.KeyRange.ALL, rows, null, null);
+    return new Waves.Wave(io.pgembed.db.KeyRange.ALL, rows, null, null, 0);
   }
 
   @Test
