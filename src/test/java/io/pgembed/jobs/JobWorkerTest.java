@@ -125,6 +125,51 @@ public class JobWorkerTest {
   }
 
   @Test
+  public void aJobOverItsTimeLimitIsStoppedRecordedRetriedAndFailedAfterItsAttempts() throws Exception {
+    String db = TestDatabase.newDatabase("jobtimeout");
+    sql(db, "CREATE TABLE slow (id bigint PRIMARY KEY, content text)");
+    sql(db, "INSERT INTO slow SELECT i, 'row ' || i || ' of a table too large for its time limit, with words'"
+        + " FROM generate_series(1, 8000) i");
+    JobWorker worker = new JobWorker(workerOptions(db), Map.of());
+    Thread loop = new Thread(() -> {
+      try {
+        worker.run();
+      } catch (InterruptedException ignored) {
+        // stopping
+      }
+    });
+    try {
+      JobQueue q = worker.queue();
+      // Each attempt may run 3 s: far less than 8,000 rows need on a CPU.
+      long id = q.enqueue("q", List.of("--sourceTable=slow", "--timeout=3000"), 2);
+      loop.start();
+      await("job " + id + " to fail for good after 2 attempts", 180, status(q, id, "failed", 2));
+      JobQueue.Job j = job(q, id);
+      assertTrue(j.error(), j.error().startsWith("partial: stopped at --timeout=3000 ms, "));
+      assertTrue(j.error(), j.error().endsWith(" rows still pending"));
+      long written;
+      try (Connection c = DriverManager.getConnection(db);
+          ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM slow_embeddings")) {
+        rs.next();
+        written = rs.getLong(1);
+      }
+      assertTrue("both attempts wrote rows, and kept them: " + written, written > 0 && written < 8000);
+      // What the attempts wrote is kept: the error names exactly what is still pending.
+      assertEquals("partial: stopped at --timeout=3000 ms, " + (8000 - written) + " rows still pending", j.error());
+
+      // The same work without a limit finishes the rest, and only the rest.
+      long rest = q.enqueue("q", List.of("--sourceTable=slow"), 1);
+      await("job " + rest + " to succeed", 300, status(q, rest, "succeeded", 1));
+      assertTrue(job(q, rest).metrics(),
+          job(q, rest).metrics().contains("\"rows_embedded\": " + (8000 - written) + ","));
+    } finally {
+      worker.stop();
+      loop.join(TimeUnit.SECONDS.toMillis(60));
+      worker.close();
+    }
+  }
+
+  @Test
   public void cancellingARunningJobStopsItsPipeline() throws Exception {
     String db = TestDatabase.newDatabase("cancelrun");
     sql(db, "CREATE TABLE big (id bigint PRIMARY KEY, content text)");

@@ -52,11 +52,27 @@ public class TimeoutTest {
         count(db, "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
             + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))"));
 
+    Map<String, String> firstWrites = embeddedAt(db);
     RunReport rest = run(second, options(db, "--sourceTable=artifacts"));
     assertEquals(RunStatus.COMPLETE, rest.status());
     assertEquals(2000 - written, rest.read());
     assertEquals(0, rest.stillPending());
     assertEquals(2000, count(db, "SELECT count(*) FROM artifacts_embeddings"));
-    assertEquals(2000, count(db, "SELECT count(DISTINCT artifact_id) FROM artifacts_embeddings"));
+    assertEquals("the second run embedded only what was pending", 2000 - written, rest.embedded());
+    Map<String, String> after = embeddedAt(db);
+    firstWrites.forEach((id, at) -> assertEquals("row " + id + " untouched by the second run", at, after.get(id)));
+  }
+
+  /** Each stored row's embedded_at, by id. */
+  private static Map<String, String> embeddedAt(String db) throws Exception {
+    Map<String, String> out = new java.util.HashMap<>();
+    try (java.sql.Connection c = PipelineTestSupport.connect(db);
+        java.sql.ResultSet rs = c.createStatement().executeQuery(
+            "SELECT artifact_id::text, embedded_at::text FROM artifacts_embeddings")) {
+      while (rs.next()) {
+        out.put(rs.getString(1), rs.getString(2));
+      }
+    }
+    return out;
   }
 }
