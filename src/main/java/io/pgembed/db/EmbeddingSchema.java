@@ -70,15 +70,15 @@ public final class EmbeddingSchema {
     if (n.sourceQuery() != null || !uniquelyIndexed(c, source, idColumn)) {
       checkIdsUnique(c, tables);
     }
-    try (Statement s = c.createStatement()) {
-      if (!exists(c, target)) {
-        s.execute(tables.createTargetStatement(Layout.idCastType(idType)));
-        LOG.info("Created {} (artifact_id {}, {} real[])", target, idType, embeddingColumn);
-      }
-      s.execute(tables.createFailuresStatement());
-      if (!hasColumn(c, n.failures(), "read_at")) {
-        s.execute(tables.addReadAtStatement()); // a failures table from before read_at
-      }
+    if (!exists(c, target)) {
+      create(c, target, tables.createTargetStatement(Layout.idCastType(idType)));
+      LOG.info("Created {} (artifact_id {}, {} real[])", target, idType, embeddingColumn);
+    }
+    // Only what is missing is created or altered: a role without CREATE runs against existing tables.
+    if (!exists(c, n.failures())) {
+      create(c, n.failures(), tables.createFailuresStatement());
+    } else if (!hasColumn(c, n.failures(), "read_at")) {
+      create(c, n.failures(), tables.addReadAtStatement()); // a failures table from before read_at
     }
     String vectorType = columnType(c, target, embeddingColumn, "--embeddingColumn");
     boolean pgvector = vectorType.startsWith("vector");
@@ -95,6 +95,30 @@ public final class EmbeddingSchema {
           target + "." + embeddingColumn + " has type " + vectorType + "; it must be real[] or pgvector's vector(d)");
     }
     return new Layout(idType, pgvector, dimension);
+  }
+
+  /** Runs {@code ddl} for {@code table}; a missing privilege is an error that names it and the two fixes. */
+  private static void create(Connection c, SqlIdentifier table, String ddl) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute(ddl);
+    } catch (SQLException e) {
+      if (!"42501".equals(e.getSQLState())) {
+        throw e;
+      }
+      String user;
+      String schema;
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT current_user, current_schema()")) {
+        rs.next();
+        user = rs.getString(1);
+        schema = table.regclass().contains(".") ? table.regclass().substring(0, table.regclass().indexOf('.'))
+            : rs.getString(2);
+      }
+      throw new IllegalArgumentException("user " + user + " may not create " + table + " (SQLState 42501: "
+          + e.getMessage().strip().lines().findFirst().orElse("") + "). Either run once as a role that may (GRANT"
+          + " CREATE ON SCHEMA " + schema + " TO " + user + "), or have the table's owner run: " + ddl
+          + "; GRANT SELECT, INSERT, UPDATE, DELETE ON " + table + " TO " + user, e);
+    }
   }
 
   /** The fingerprint literal is built into SQL; that is safe only with standard-conforming strings. */
