@@ -23,11 +23,12 @@ public final class DatabaseUnavailableException extends SQLException {
     String where = db.host() + ":" + db.port() + "/" + db.databaseName();
     String reason = firstLine(error) + " (SQLState " + state + ")";
     String message;
-    if (state.startsWith("08")) {
+    boolean noPassword = state.equals("08004") && String.valueOf(error.getMessage()).contains("password");
+    if (state.startsWith("08") && !noPassword) {
       message = "cannot connect to PostgreSQL at " + where + ": " + reason + ". Check --jdbcUrl's host and port,"
           + " and that the server is running and accepts TCP connections from here (listen_addresses,"
           + " pg_hba.conf, a firewall).";
-    } else if (state.startsWith("28")) {
+    } else if (state.startsWith("28") || noPassword) {
       message = "PostgreSQL at " + where + " refused the login of user " + db.effectiveUser() + ": " + reason
           + ". Check --username and the password source (--passwordFile, PGPASSWORD or ~/.pgpass), and"
           + " pg_hba.conf's method for this host.";

@@ -22,7 +22,11 @@ public final class PasswordSource {
         if (!Files.isReadable(p)) {
           throw new IllegalArgumentException("--passwordFile=" + passwordFile + " does not exist or cannot be read");
         }
-        return Files.readString(p, StandardCharsets.UTF_8).strip();
+        String password = Files.readString(p, StandardCharsets.UTF_8).strip();
+        if (password.isEmpty()) {
+          throw new IllegalArgumentException("--passwordFile=" + passwordFile + " is empty: it must hold the password");
+        }
+        return password;
       }
       String env = System.getenv("PGPASSWORD");
       if (env != null && !env.isEmpty()) {

@@ -63,7 +63,8 @@ public final class SafetensorsWeights {
         long begin = dataStart + info.path("data_offsets").get(0).asLong();
         long end = dataStart + info.path("data_offsets").get(1).asLong();
         if (end > ch.size() || begin > end) {
-          throw new IOException(file + ": tensor " + e.getKey() + " lies outside the file");
+          throw new IOException(file + " is truncated or corrupt: tensor " + e.getKey() + " ends at byte " + end
+              + " but the file has " + ch.size() + " bytes. Copy the model again.");
         }
         float[] data = new float[(int) count];
         ByteBuffer slice = map.slice((int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);

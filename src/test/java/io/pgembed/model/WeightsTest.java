@@ -112,6 +112,33 @@ public class WeightsTest {
     assertTrue(missing.getMessage(), missing.getMessage().contains("--model=/no/such/model is neither"));
   }
 
+  @Test
+  public void aTruncatedSafetensorsFileIsAClearErrorAtLoad() throws Exception {
+    Path dir = writeSentenceTransformersDir("truncated", false);
+    Path weights = dir.resolve("model.safetensors");
+    byte[] all = Files.readAllBytes(weights);
+    Files.write(weights, java.util.Arrays.copyOf(all, all.length / 2)); // a copy cut off halfway
+    Exception e = org.junit.Assert.assertThrows(
+        Exception.class, () -> ModelLoader.builder().model(dir.toString()).device("cpu").build().load());
+    assertTrue(e.getMessage(), e.getMessage().contains("model.safetensors"));
+    assertTrue(e.getMessage(), e.getMessage().contains("truncated"));
+  }
+
+  @Test
+  public void aConfigThatDisagreesWithTheWeightsIsAClearErrorAtLoad() throws Exception {
+    Path dir = writeSentenceTransformersDir("misconfigured", false);
+    ObjectMapper json = new ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode config =
+        (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(dir.resolve("config.json").toFile());
+    config.put("hidden_size", 768); // the weights are 384 wide
+    json.writeValue(dir.resolve("config.json").toFile(), config);
+    Exception e = org.junit.Assert.assertThrows(
+        Exception.class, () -> ModelLoader.builder().model(dir.toString()).device("cpu").build().load());
+    assertTrue(e.getMessage(), e.getMessage().contains("config.json"));
+    assertTrue(e.getMessage(), e.getMessage().contains("768"));
+    assertTrue(e.getMessage(), e.getMessage().contains("384"));
+  }
+
   /** A sentence-transformers directory as {@code save_pretrained} writes it, from the bundled weights. */
   private Path writeSentenceTransformersDir(String name, boolean cls) throws Exception {
     Path dir = tmp.newFolder(name).toPath();

@@ -1,0 +1,187 @@
+package io.pgembed.pipeline;
+
+import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static io.pgembed.pipeline.PipelineTestSupport.insert;
+import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.pgembed.Main;
+import io.pgembed.db.Database;
+import io.pgembed.model.TokenHashModel;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * A server that requires TLS and scram-sha-256 for the job's role, with a certificate from a test CA made with
+ * openssl: the job runs with {@code sslmode=verify-full} and its password from a file; a wrong CA, a wrong
+ * password and no password each fail at start-up with one line and exit 4; no password shows in any output.
+ */
+public class TlsAndPasswordsTest {
+  private static final String PASSWORD = "s3cret-Horse-battery-7";
+  private static final TokenHashModel MODEL = TokenHashModel.small();
+  private static Path dir;
+  private static EmbeddedPostgres pg;
+
+  private static void openssl(String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of("openssl"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue("openssl " + String.join(" ", args) + ": " + out, p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0);
+  }
+
+  @BeforeClass
+  public static void startServer() throws Exception {
+    dir = Files.createTempDirectory("pg-tls");
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=pg-embeddings test CA");
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
+        "/CN=localhost");
+    Files.writeString(dir.resolve("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        "server.crt", "-days", "2", "-extfile", "san.ext");
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out", "other.crt", "-days",
+        "2", "-subj", "/CN=another CA");
+    Files.setPosixFilePermissions(dir.resolve("server.key"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    pg = EmbeddedPostgres.builder()
+        .setServerConfig("ssl", "on")
+        .setServerConfig("ssl_cert_file", dir.resolve("server.crt").toString())
+        .setServerConfig("ssl_key_file", dir.resolve("server.key").toString())
+        .setServerConfig("password_encryption", "scram-sha-256")
+        .setDataDirectoryCustomizer(data -> {
+          try {
+            // The administrator (postgres) keeps trust, as the test harness needs; the job's role must use TLS and
+            // scram-sha-256.
+            Files.writeString(data.toPath().resolve("pg_hba.conf"), String.join("\n",
+                "local all all trust",
+                "host all postgres 127.0.0.1/32 trust",
+                "host all postgres ::1/128 trust",
+                "hostssl all app 127.0.0.1/32 scram-sha-256",
+                "hostssl all app ::1/128 scram-sha-256", ""));
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        })
+        .start();
+    String admin = pg.getJdbcUrl("postgres", "postgres");
+    execute(admin, "CREATE ROLE app LOGIN PASSWORD '" + PASSWORD + "'; CREATE TABLE docs (id bigint PRIMARY KEY,"
+        + " content text); ALTER TABLE docs OWNER TO app; GRANT CREATE ON SCHEMA public TO app");
+    Map<Long, String> rows = new LinkedHashMap<>();
+    for (long i = 1; i <= 20; i++) {
+      rows.put(i, "row " + i + " over TLS");
+    }
+    insert(admin, "docs", rows);
+    Files.writeString(dir.resolve("password"), PASSWORD + "\n");
+    Files.writeString(dir.resolve("wrong-password"), "not-the-password\n");
+  }
+
+  @AfterClass
+  public static void stopServer() throws Exception {
+    if (pg != null) {
+      pg.close();
+    }
+  }
+
+  private static String url(String ca) {
+    return "jdbc:postgresql://localhost:" + pg.getPort() + "/postgres?sslmode=verify-full&sslrootcert="
+        + dir.resolve(ca);
+  }
+
+  /** Runs the launcher in this JVM; returns its exit code and everything it printed. */
+  private static String[] launch(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    PrintStream capture = new PrintStream(printed, true, StandardCharsets.UTF_8);
+    System.setOut(capture);
+    System.setErr(capture);
+    int code;
+    try {
+      code = Main.run(args);
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+    String text = printed.toString(StandardCharsets.UTF_8);
+    String launcher = text.lines().filter(l -> !l.contains("io.zonky.test.db.postgres")).reduce("", (a, b) -> a + b + "\n");
+    return new String[] {Integer.toString(code), launcher, text};
+  }
+
+  @Test
+  public void theJobRunsOverVerifiedTlsWithScramAndItsPasswordFromAFile() throws Exception {
+    EmbeddingPipelineOptions o = options(url("ca.crt"), "--sourceTable=docs", "--username=app",
+        "--passwordFile=" + dir.resolve("password"));
+    RunReport r;
+    try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
+      r = EmbeddingPipeline.run(checked, o, () -> false);
+    }
+    assertEquals(r.error(), RunStatus.COMPLETE, r.status());
+    assertEquals(20, r.embedded());
+    Database app = new Database(url("ca.crt"), "app", dir.resolve("password").toString());
+    try (Connection c = app.connect();
+        ResultSet rs = c.createStatement().executeQuery(
+            "SELECT ssl, current_user FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+      assertTrue(rs.next());
+      assertTrue("the session is encrypted", rs.getBoolean(1));
+      assertEquals("app", rs.getString(2));
+    }
+    Map<String, float[]> stored = PipelineTestSupport.vectors(pg.getJdbcUrl("postgres", "postgres"),
+        "docs_embeddings");
+    assertArrayEquals(MODEL.vectorOf("row 7 over TLS"), stored.get("7"), 0f);
+  }
+
+  @Test
+  public void aCertificateFromAnotherCaFailsAtStartUpWithOneLine() {
+    String[] out = launch("run", "--jdbcUrl=" + url("other.crt"), "--sourceTable=docs", "--username=app",
+        "--passwordFile=" + dir.resolve("password"));
+    assertEquals(out[1], "4", out[0]);
+    assertEquals(out[1], 1, out[1].strip().lines().count());
+    assertThat(out[1], containsString("cannot connect to PostgreSQL at localhost:" + pg.getPort() + "/postgres"));
+    assertThat(out[1], containsString("SSL"));
+    assertThat(out[2], not(containsString(PASSWORD)));
+  }
+
+  @Test
+  public void aWrongOrMissingPasswordFailsAtStartUpNamingTheLoginAndNeverShowsAPassword() throws Exception {
+    String[] wrong = launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app",
+        "--passwordFile=" + dir.resolve("wrong-password"));
+    assertEquals(wrong[1], "4", wrong[0]);
+    assertEquals(wrong[1], 1, wrong[1].strip().lines().count());
+    assertThat(wrong[1], containsString("refused the login of user app"));
+    assertThat(wrong[1], containsString("SQLState 28P01"));
+    assertThat(wrong[2], not(containsString("not-the-password")));
+
+    // No password source at all (no --passwordFile, PGPASSWORD or ~/.pgpass entry): the login is refused.
+    String[] missing = launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app");
+    assertEquals(missing[1], "4", missing[0]);
+    assertThat(missing[1], containsString("refused the login of user app"));
+
+    // An empty password file is bad input, named.
+    Path empty = Files.createTempFile(dir, "pgpass", "");
+    String[] blank = launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app",
+        "--passwordFile=" + empty);
+    assertEquals(blank[1], "2", blank[0]);
+    assertEquals("error: --passwordFile=" + empty + " is empty: it must hold the password\n", blank[1]);
+  }
+}
