@@ -5,6 +5,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -74,10 +75,17 @@ public class FlinkClusterIT {
     String db = TestDatabase.newDatabase("flinkcluster");
     Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 200);
     Path report = HOME.resolve("report-a.json");
+    // A password from a file (this test server trusts local logins, so it is not checked; the point is where it
+    // must never show): each TaskManager reads the file itself.
+    String secret = "pw-" + java.util.UUID.randomUUID();
+    Path passwordFile = HOME.resolve("password");
+    Files.writeString(passwordFile, secret + "\n");
     Result r = script(300, "runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=artifacts",
-        "--parallelism=2", "--reportFile=" + report);
+        "--parallelism=2", "--reportFile=" + report, "--passwordFile=" + passwordFile);
     assertEquals(r.output, 0, r.exit);
     assertThat(r.output, containsString("=== embedding run: complete ==="));
+    assertThat("the client's output", r.output, not(containsString(secret)));
+    assertNoSecretInTheRestApiOrProcesses(secret);
 
     JsonNode rep = JSON.readTree(report.toFile());
     assertEquals("complete", rep.get("status").asText());
@@ -295,4 +303,38 @@ public class FlinkClusterIT {
     return s.length() > 4000 ? s.substring(s.length() - 4000) : s;
   }
 
+
+  /**
+   * The Flink REST API's view of every job (overview, details, job config with the pipeline options) and the
+   * command lines of every process on this machine hold no password.
+   */
+  private static void assertNoSecretInTheRestApiOrProcesses(String secret) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    String base = "http://localhost:" + ENV.get("FLINK_REST_PORT");
+    java.util.function.Function<String, String> get = path -> {
+      try {
+        return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + path)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    JsonNode jobs = JSON.readTree(get.apply("/jobs/overview")).get("jobs");
+    assertThat("jobs on the cluster", jobs.size(), greaterThan(0));
+    for (JsonNode job : jobs) {
+      String id = job.get("jid").asText();
+      for (String path : List.of("/jobs/" + id, "/jobs/" + id + "/config", "/jobs/" + id + "/exceptions")) {
+        String body = get.apply(path);
+        assertThat(path, body, containsString(path.endsWith("/exceptions") ? "all-exceptions" : id));
+        assertThat(path, body, not(containsString(secret)));
+      }
+      assertThat("the job config holds the options", get.apply("/jobs/" + id + "/config"),
+          containsString("passwordFile"));
+    }
+    Process ps = new ProcessBuilder("ps", "-eo", "args").redirectErrorStream(true).start();
+    String args = new String(ps.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(ps.waitFor(30, TimeUnit.SECONDS));
+    assertThat("ps sees the TaskManager", args, containsString("taskmanager-1"));
+    assertThat("ps", args, not(containsString(secret)));
+  }
 }
