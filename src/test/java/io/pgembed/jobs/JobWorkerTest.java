@@ -46,6 +46,17 @@ public class JobWorkerTest {
     }
   }
 
+  /** The worker's claim loop on a thread of its own (not started). */
+  private static Thread loop(JobWorker worker) {
+    return new Thread(() -> {
+      try {
+        worker.run();
+      } catch (InterruptedException ignored) {
+        // stopping
+      }
+    });
+  }
+
   static JobQueue.Job job(JobQueue q, long id) throws Exception {
     return q.recent(100).stream().filter(j -> j.id() == id).findFirst().orElseThrow();
   }
@@ -67,13 +78,7 @@ public class JobWorkerTest {
     String db = TestDatabase.newDatabase("worker");
     WorkerOptions o = workerOptions(db, "--retries=3");
     JobWorker worker = new JobWorker(o, Map.of());
-    Thread loop = new Thread(() -> {
-      try {
-        worker.run();
-      } catch (InterruptedException ignored) {
-        // stopping
-      }
-    });
+    Thread loop = loop(worker);
     try (WorkerServer server = new WorkerServer(worker, 0)) {
       JobQueue q = worker.queue();
       // The source table does not exist yet: attempts 1 and 2 fail.
@@ -131,13 +136,7 @@ public class JobWorkerTest {
     sql(db, "INSERT INTO slow SELECT i, 'row ' || i || ' of a table too large for its time limit, with words'"
         + " FROM generate_series(1, 8000) i");
     JobWorker worker = new JobWorker(workerOptions(db), Map.of());
-    Thread loop = new Thread(() -> {
-      try {
-        worker.run();
-      } catch (InterruptedException ignored) {
-        // stopping
-      }
-    });
+    Thread loop = loop(worker);
     try {
       JobQueue q = worker.queue();
       // Each attempt may run 3 s: far less than 8,000 rows need on a CPU.
@@ -176,13 +175,7 @@ public class JobWorkerTest {
     sql(db, "INSERT INTO big SELECT g, 'row number ' || g || ' of a table that takes a while to embed'"
         + " FROM generate_series(1, 3000) g");
     JobWorker worker = new JobWorker(workerOptions(db, "--leaseMs=1500"), Map.of());
-    Thread loop = new Thread(() -> {
-      try {
-        worker.run();
-      } catch (InterruptedException ignored) {
-        // stopping
-      }
-    });
+    Thread loop = loop(worker);
     try {
       JobQueue q = worker.queue();
       long id = q.enqueue("q", List.of("--sourceTable=big", "--batchSize=8", "--writeBatchSize=8"), 1);

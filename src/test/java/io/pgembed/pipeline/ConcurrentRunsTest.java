@@ -25,24 +25,13 @@ public class ConcurrentRunsTest {
   private static final TokenHashModel MODEL = TokenHashModel.small();
 
   private static CompletableFuture<RunReport> start(EmbeddingPipelineOptions o) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
-        return EmbeddingPipeline.run(checked, o, () -> false);
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    return PipelineTestSupport.runWholeAsync(o, MODEL);
   }
 
   @Test
   public void twoRunsAndAWriterOnTheSameRowsEndWithAnExactTable() throws Exception {
     String db = TestDatabase.newDatabase("concurrent");
-    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
-    Map<Long, String> rows = new LinkedHashMap<>();
-    for (long i = 1; i <= 1500; i++) {
-      rows.put(i, "row " + i + " embedded by two runs at once " + "y ".repeat((int) (i % 6)));
-    }
-    insert(db, "docs", rows);
+    Map<Long, String> rows = PipelineTestSupport.createDocs(db, 1500, i -> "row " + i + " embedded by two runs at once " + "y ".repeat((int) (i % 6)));
     // Create the tables first, so that both runs find them.
     try (Preflight.Checked ignored = Preflight.check(options(db, "--sourceTable=docs"), MODEL)) {
       // prepared

@@ -55,10 +55,7 @@ public class ConnectionCeilingTest {
     EmbeddingPipelineOptions o = options(db, "--sourceTable=docs", "--username=ceiling4", "--maxPoolSize=4",
         "--runner=FlinkRunner", "--flinkMaster=[local]", "--parallelism=6", "--readPartitions=6", "--batchSize=8",
         "--writeBatchSize=7");
-    RunReport r;
-    try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
-      r = EmbeddingPipeline.run(checked, o, () -> false);
-    }
+    RunReport r = PipelineTestSupport.runWhole(o, MODEL);
     assertEquals(r.error(), RunStatus.COMPLETE, r.status());
     assertEquals(600, r.embedded());
     Map<String, float[]> stored = vectors(db, "docs_embeddings");

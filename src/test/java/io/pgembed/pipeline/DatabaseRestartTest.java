@@ -59,13 +59,7 @@ public class DatabaseRestartTest {
       ModelSpec slow = InjectedFaults.of(MODEL).slowMillis(100).failOnTextMatching("^POISON");
       EmbeddingPipelineOptions o = options(db, "--sourceTable=docs", "--maxInFlightRows=100", "--batchSize=16",
           "--maxBufferingMs=100");
-      CompletableFuture<RunReport> run = CompletableFuture.supplyAsync(() -> {
-        try (Preflight.Checked checked = Preflight.check(o, slow)) {
-          return EmbeddingPipeline.run(checked, o, () -> false);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<RunReport> run = PipelineTestSupport.runWholeAsync(o, slow);
       Await.await("200 rows written", 120, () -> written(db) >= 200);
       pg.close(); // a fast shutdown: the run's sessions are cut
       long writtenBefore;

@@ -30,9 +30,7 @@ public class DeletedRowsTest {
   private static final ModelSpec POISONED = InjectedFaults.of(MODEL).failOnTextMatching("^POISON");
 
   private static RunReport run(EmbeddingPipelineOptions o) throws Exception {
-    try (Preflight.Checked checked = Preflight.check(o, POISONED)) {
-      return EmbeddingPipeline.run(checked, o, () -> false);
-    }
+    return PipelineTestSupport.runWhole(o, POISONED);
   }
 
   private static Map<String, String> embeddedAt(String db) throws Exception {
@@ -50,12 +48,8 @@ public class DeletedRowsTest {
   @Test
   public void deletedRowsLoseTheirVectorsAndFailuresAndTheRestIsUntouched() throws Exception {
     String db = TestDatabase.newDatabase("deleted");
-    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
-    Map<Long, String> rows = new LinkedHashMap<>();
-    for (long i = 1; i <= 30; i++) {
-      rows.put(i, (i == 7 || i == 8 ? "POISON " : "") + "document " + i + " about pruning");
-    }
-    insert(db, "docs", rows);
+    Map<Long, String> rows = PipelineTestSupport.createDocs(
+        db, 30, i -> (i == 7 || i == 8 ? "POISON " : "") + "document " + i + " about pruning");
     RunReport first = run(options(db, "--sourceTable=docs", "--batchSize=4"));
     assertEquals(28, first.embedded());
     assertEquals(2, first.failed());
@@ -96,21 +90,10 @@ public class DeletedRowsTest {
   @Test
   public void aRowEditedWhileItIsEmbeddedEndsPendingAndTheNextRunEmbedsItsNewText() throws Exception {
     String db = TestDatabase.newDatabase("editedmidrun");
-    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
-    Map<Long, String> rows = new LinkedHashMap<>();
-    for (long i = 1; i <= 10; i++) {
-      rows.put(i, "document " + i + " about edits");
-    }
-    insert(db, "docs", rows);
+    Map<Long, String> rows = PipelineTestSupport.createDocs(db, 10, i -> "document " + i + " about edits");
     EmbeddingPipelineOptions o = options(db, "--sourceTable=docs", "--batchSize=16", "--maxBufferingMs=60000");
     ModelSpec gated = new io.pgembed.model.GatedModel(MODEL, "edited-mid-run");
-    java.util.concurrent.CompletableFuture<RunReport> running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-      try (Preflight.Checked checked = Preflight.check(o, gated)) {
-        return EmbeddingPipeline.run(checked, o, () -> false);
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    java.util.concurrent.CompletableFuture<RunReport> running = PipelineTestSupport.runWholeAsync(o, gated);
     // The rows were read and are in the model: edit one, then let the model go on.
     io.pgembed.model.GatedModel.awaitEntered("edited-mid-run", 120_000);
     execute(db, "UPDATE docs SET content = 'document 5, rewritten while it was embedded' WHERE id = 5");

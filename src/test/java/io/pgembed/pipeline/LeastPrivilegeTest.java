@@ -26,20 +26,13 @@ public class LeastPrivilegeTest {
   private static final TokenHashModel MODEL = TokenHashModel.small();
 
   private static RunReport run(EmbeddingPipelineOptions o) throws Exception {
-    try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
-      return EmbeddingPipeline.run(checked, o, () -> false);
-    }
+    return PipelineTestSupport.runWhole(o, MODEL);
   }
 
   @Test
   public void aRoleWithTheDocumentedGrantsRunsTheJobAndOneWithoutCreateIsToldWhatIsMissing() throws Exception {
     String db = TestDatabase.newDatabase("leastpriv");
-    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
-    Map<Long, String> rows = new LinkedHashMap<>();
-    for (long i = 1; i <= 40; i++) {
-      rows.put(i, "document " + i + " read by a role that may only read it");
-    }
-    insert(db, "docs", rows);
+    Map<Long, String> rows = PipelineTestSupport.createDocs(db, 40, i -> "document " + i + " read by a role that may only read it");
     // The owner creates the job's tables once (a first run), then grants the job's role what it needs.
     assertEquals(40, run(options(db, "--sourceTable=docs")).embedded());
     execute(db, "CREATE ROLE embedder LOGIN");

@@ -37,6 +37,36 @@ public final class PipelineTestSupport {
     }
   }
 
+  /** A new table {@code docs (id bigint PRIMARY KEY, content text)} of rows 1..n with {@code text}'s texts. */
+  static Map<Long, String> createDocs(String jdbcUrl, int n, java.util.function.LongFunction<String> text)
+      throws SQLException {
+    execute(jdbcUrl, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+    Map<Long, String> rows = new java.util.LinkedHashMap<>();
+    for (long i = 1; i <= n; i++) {
+      rows.put(i, text.apply(i));
+    }
+    insert(jdbcUrl, "docs", rows);
+    return rows;
+  }
+
+  /** A whole run as the launcher does it (in waves on the DirectRunner), with {@code spec}'s model. */
+  static RunReport runWhole(EmbeddingPipelineOptions o, ModelSpec spec) throws Exception {
+    try (Preflight.Checked checked = Preflight.check(o, spec)) {
+      return EmbeddingPipeline.run(checked, o, () -> false);
+    }
+  }
+
+  /** {@link #runWhole} on another thread: a test changes the database meanwhile. */
+  static java.util.concurrent.CompletableFuture<RunReport> runWholeAsync(EmbeddingPipelineOptions o, ModelSpec spec) {
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return runWhole(o, spec);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
   /** The launcher's checks, for the options' own model. */
   static Preflight.Checked prepare(EmbeddingPipelineOptions o) throws SQLException {
     return Preflight.check(o, EmbeddingPipeline.modelSpec(o));

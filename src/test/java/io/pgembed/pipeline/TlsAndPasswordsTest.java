@@ -132,10 +132,7 @@ public class TlsAndPasswordsTest {
   public void theJobRunsOverVerifiedTlsWithScramAndItsPasswordFromAFile() throws Exception {
     EmbeddingPipelineOptions o = options(url("ca.crt"), "--sourceTable=docs", "--username=app",
         "--passwordFile=" + dir.resolve("password"));
-    RunReport r;
-    try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
-      r = EmbeddingPipeline.run(checked, o, () -> false);
-    }
+    RunReport r = PipelineTestSupport.runWhole(o, MODEL);
     assertEquals(r.error(), RunStatus.COMPLETE, r.status());
     assertEquals(20, r.embedded());
     Database app = new Database(url("ca.crt"), "app", dir.resolve("password").toString());

@@ -38,9 +38,7 @@ public class WavesTest {
   private static final TokenHashModel MODEL = TokenHashModel.small();
 
   private static RunReport run(EmbeddingPipelineOptions o) throws Exception {
-    try (Preflight.Checked checked = Preflight.check(o, MODEL)) {
-      return EmbeddingPipeline.run(checked, o, () -> false);
-    }
+    return PipelineTestSupport.runWhole(o, MODEL);
   }
 
   private static Waves.Wave wave(long rows) {
