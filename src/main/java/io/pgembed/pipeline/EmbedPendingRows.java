@@ -74,7 +74,8 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (database == null || tables == null || layout == null || fingerprint == null) {
       throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 0, 500);
+    return new EmbedPendingRows(
+        database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 0, 500);
   }
 
   /** How the rows are embedded: required. */

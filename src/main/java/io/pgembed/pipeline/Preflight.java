@@ -34,8 +34,9 @@ public final class Preflight {
 
   /**
    * A run that passed its checks: where it reads and writes, the model it runs ({@code spec}) and its fingerprint,
-   * what is pending, and how many vectors of rows gone from the source it removed ({@code pruned}). It holds the client's reference to the shared model ({@code checkedWith}: on a remote
-   * Flink cluster, a CPU copy), released by {@link #close()}.
+   * what is pending, and how many vectors of rows gone from the source it removed ({@code pruned}). It holds the
+   * client's reference to the shared model ({@code checkedWith}: on a remote Flink cluster, a CPU copy), released
+   * by {@link #close()}.
    */
   public record Checked(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, ModelSpec spec, EmbeddingModel model,
