@@ -8,7 +8,6 @@ import io.pgembed.db.RowKey;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.read.ArtifactSource;
 import io.pgembed.read.ContinuousSource;
-import io.pgembed.write.InIdOrder;
 import io.pgembed.write.VectorWriter;
 import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -170,10 +169,9 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
                 .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType(), readAtMicros))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
     EmbedTexts.Result<RowKey> result = rows.apply("Embed", embedding);
-    // Rows in id order within each batch: concurrent writers lock the same rows in one order.
-    result.embedded().apply("Vectors in id order", InIdOrder.create()).apply("Write vectors", VectorWriter.vectors(
+    result.embedded().apply("Write vectors", VectorWriter.vectors(
         database, tables.upsertStatement(layout), layout.pgvector(), fingerprint, writeBatchSize));
-    result.failed().apply("Failures in id order", InIdOrder.create()).apply("Record failures", VectorWriter.failures(
+    result.failed().apply("Record failures", VectorWriter.failures(
         database, tables.failureStatement(), fingerprint, tables.maxAttempts(), writeBatchSize));
     return result;
   }
