@@ -108,6 +108,24 @@ variable "max_attempts" {
   default     = 3
 }
 
+variable "max_pool_size" {
+  description = "--maxPoolSize: connections each TaskManager JVM opens at most to the database (one pool per JVM, shared by its slots); size it so that replicas x this stays under the server's max_connections."
+  type        = number
+  default     = 10
+}
+
+variable "prune_deleted" {
+  description = "--pruneDeleted: remove the vectors and failure records of rows gone from the source, at each run's start and every prune_interval in continuous mode."
+  type        = bool
+  default     = true
+}
+
+variable "prune_interval" {
+  description = "--pruneInterval: with continuous = true and prune_deleted, how often deleted rows are looked for (30s, 1m, 10m)."
+  type        = string
+  default     = "1m"
+}
+
 variable "parallelism" {
   description = "--parallelism: Flink subtasks per step; null means TaskManager replicas x slots."
   type        = number

@@ -28,6 +28,9 @@ locals {
     writeBatchSize           = var.write_batch_size
     maxInFlightRows          = var.max_in_flight_rows
     maxAttempts              = var.max_attempts
+    maxPoolSize              = var.max_pool_size
+    pruneDeleted             = var.prune_deleted
+    pruneInterval            = var.prune_interval
     parallelism              = var.parallelism != null ? var.parallelism : var.taskmanager_replicas * var.task_slots
     numberOfExecutionRetries = var.number_of_execution_retries
     executionRetryDelay      = var.execution_retry_delay
