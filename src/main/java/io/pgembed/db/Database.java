@@ -59,7 +59,7 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
    * server's max_connections reached, or every pooled connection in use.
    */
   public DataSource dataSource() {
-    return DATA_SOURCES.computeIfAbsent(this, db -> new PooledDataSource(db, unpooled(db)));
+    return DATA_SOURCES.computeIfAbsent(this, Database::pooled);
   }
 
   /**
@@ -75,7 +75,7 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
    * a second (the pool would keep trying for {@link #connectionTimeoutMs()}): what a run does first.
    */
   public void checkReachable() throws SQLException {
-    try (Connection c = unpooled(this).getConnection()) {
+    try (Connection c = DATA_SOURCES.computeIfAbsent(this, Database::pooled).unpooled().getConnection()) {
       c.isValid(5);
     } catch (SQLException e) {
       throw DatabaseUnavailableException.of(e, this).map(SQLException.class::cast).orElse(e);
@@ -103,6 +103,16 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
   /** The user the driver logs in as: --username, else the OS user (as libpq and pgjdbc do). */
   public String effectiveUser() {
     return username != null ? username : System.getProperty("user.name");
+  }
+
+  /** {@code host:port/database}, for messages. */
+  public String where() {
+    return host() + ":" + port() + "/" + databaseName();
+  }
+
+  /** This configuration's pool (opened at its first connection) over its one unpooled driver source. */
+  private static PooledDataSource pooled(Database db) {
+    return new PooledDataSource(db, unpooled(db));
   }
 
   private static PGSimpleDataSource unpooled(Database db) {

@@ -20,7 +20,7 @@ public final class DatabaseUnavailableException extends SQLException {
     if (state == null) {
       return Optional.empty();
     }
-    String where = db.host() + ":" + db.port() + "/" + db.databaseName();
+    String where = db.where();
     String reason = firstLine(error) + " (SQLState " + state + ")";
     String message;
     boolean noPassword = state.equals("08004") && String.valueOf(error.getMessage()).contains("password");

@@ -77,7 +77,7 @@ public final class EmbeddingSchema {
     // Only what is missing is created or altered: a role without CREATE runs against existing tables.
     if (!exists(c, n.failures())) {
       create(c, n.failures(), tables.createFailuresStatement());
-    } else if (!hasColumn(c, n.failures(), "read_at")) {
+    } else if (columnTypeOrNull(c, n.failures(), "read_at") == null) {
       create(c, n.failures(), tables.addReadAtStatement()); // a failures table from before read_at
     }
     String vectorType = columnType(c, target, embeddingColumn, "--embeddingColumn");
@@ -95,6 +95,17 @@ public final class EmbeddingSchema {
           target + "." + embeddingColumn + " has type " + vectorType + "; it must be real[] or pgvector's vector(d)");
     }
     return new Layout(idType, pgvector, dimension);
+  }
+
+  /** Runs {@code statements} in order on {@code c} (pruning); returns each one's count of rows changed. */
+  public static long[] executeAll(Connection c, java.util.List<String> statements) throws SQLException {
+    long[] counts = new long[statements.size()];
+    try (Statement s = c.createStatement()) {
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] = s.executeUpdate(statements.get(i));
+      }
+    }
+    return counts;
   }
 
   /** Runs {@code ddl} for {@code table}; a missing privilege is an error that names it and the two fixes. */
@@ -178,30 +189,25 @@ public final class EmbeddingSchema {
     }
   }
 
-  private static boolean hasColumn(Connection c, SqlIdentifier table, String column) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?)"
-        + " AND attname = ? AND NOT attisdropped AND attnum > 0")) {
-      ps.setString(1, table.regclass());
-      ps.setString(2, column);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
-  }
-
   private static String columnType(Connection c, SqlIdentifier table, SqlIdentifier column, String option)
       throws SQLException {
+    String type = columnTypeOrNull(c, table, column.name());
+    if (type == null) {
+      throw new IllegalArgumentException(option + "=" + column + ": " + table + " has no such column");
+    }
+    return type;
+  }
+
+  /** The column's SQL type, or null when {@code table} has no such column. */
+  private static String columnTypeOrNull(Connection c, SqlIdentifier table, String column) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
                 + " WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped AND attnum > 0")) {
       ps.setString(1, table.regclass());
-      ps.setString(2, column.name());
+      ps.setString(2, column);
       try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new IllegalArgumentException(option + "=" + column + ": " + table + " has no such column");
-        }
-        return rs.getString(1);
+        return rs.next() ? rs.getString(1) : null;
       }
     }
   }

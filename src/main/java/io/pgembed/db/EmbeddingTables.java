@@ -1,6 +1,7 @@
 package io.pgembed.db;
 
 import java.io.Serializable;
+import java.util.List;
 import java.sql.Connection;
 import java.sql.SQLException;
 
@@ -138,19 +139,19 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   }
 
   /**
-   * Deletes the vectors whose row is no longer in the source: an anti-join on the source's id (its primary key's
-   * index when it has one), one statement. {@code idCastType}: the id's SQL type.
+   * Deletes the vectors, then this target's failure records, whose row is no longer in the source: anti-joins on
+   * the source's id (its primary key's index when it has one). {@code idCastType}: the id's SQL type.
    */
-  public String pruneVectorsStatement(String idCastType) {
-    return "DELETE FROM " + names.target().quoted() + " e WHERE NOT EXISTS (SELECT 1 FROM " + names.sourceRelation()
-        + " s WHERE s." + names.idColumn().quoted() + " = CAST(e.artifact_id AS " + idCastType + "))";
+  public List<String> pruneStatements(String idCastType) {
+    return List.of(
+        "DELETE FROM " + names.target().quoted() + " e WHERE " + notInSource("e.artifact_id", idCastType),
+        "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral() + " AND "
+            + notInSource("f.artifact_id", idCastType));
   }
 
-  /** Deletes this target's failure records whose row is no longer in the source. */
-  public String pruneFailuresStatement(String idCastType) {
-    return "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral()
-        + " AND NOT EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE s." + names.idColumn().quoted()
-        + " = CAST(f.artifact_id AS " + idCastType + "))";
+  private String notInSource(String artifactId, String idCastType) {
+    return "NOT EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE s." + names.idColumn().quoted()
+        + " = CAST(" + artifactId + " AS " + idCastType + "))";
   }
 
   /** Up to 5 ids the source holds more than once, with their counts: none, or the run is refused. */

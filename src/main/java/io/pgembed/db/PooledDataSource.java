@@ -33,6 +33,11 @@ final class PooledDataSource implements DataSource {
     this.unpooled = unpooled;
   }
 
+  /** The driver's own source, outside the pool: one connection, at once, for a reachability check. */
+  PGSimpleDataSource unpooled() {
+    return unpooled;
+  }
+
   private synchronized HikariDataSource pool() {
     lastUse = System.currentTimeMillis();
     if (pool == null) {
@@ -82,7 +87,7 @@ final class PooledDataSource implements DataSource {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SQLException s && s != e && s.getSQLState() != null) {
         if (s.getSQLState().equals("53300")) {
-          return new SQLException("PostgreSQL at " + where() + " refused a new connection: " + s.getMessage()
+          return new SQLException("PostgreSQL at " + database.where() + " refused a new connection: " + s.getMessage()
               + " (SQLState 53300: its max_connections is taken by all its clients). Lower --maxPoolSize (this"
               + " JVM's pool holds at most " + database.maxPoolSize() + "), --workers or --parallelism, or raise"
               + " max_connections.", "53300", e);
@@ -95,16 +100,12 @@ final class PooledDataSource implements DataSource {
     }
     var bean = p.getHikariPoolMXBean();
     if (e instanceof java.sql.SQLTransientConnectionException && bean != null) {
-      return new SQLException("No free connection to " + where() + " within " + p.getConnectionTimeout()
+      return new SQLException("No free connection to " + database.where() + " within " + p.getConnectionTimeout()
           + " ms: all " + database.maxPoolSize() + " of this JVM's pool are in use (active "
           + bean.getActiveConnections() + ", waiting " + bean.getThreadsAwaitingConnection() + "). Raise"
           + " --maxPoolSize, or lower --workers, --readPartitions or --parallelism.", null, e);
     }
     return e;
-  }
-
-  private String where() {
-    return database.host() + ":" + database.port() + "/" + database.databaseName();
   }
 
   @Override

@@ -163,8 +163,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
         pollInterval != null
             ? input.apply("Poll pending rows", new ContinuousSource(
                 database, tables.firstPendingQuery(fingerprint, maxRowsPerPoll), pollInterval, inFlight())
-                .withPruning(pruneInterval, List.of(tables.pruneVectorsStatement(layout.idCastType()),
-                    tables.pruneFailuresStatement(layout.idCastType()))))
+                .withPruning(pruneInterval, tables.pruneStatements(layout.idCastType())))
             : input.apply("Read pending rows", ArtifactSource
                 .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType(), readAtMicros))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));

@@ -120,16 +120,13 @@ public final class Preflight {
   /** Removes the vectors and failure records of rows gone from the source; returns the vectors removed. */
   private static long pruneDeleted(Connection c, EmbeddingTables tables, EmbeddingSchema.Layout layout)
       throws SQLException {
-    try (Statement s = c.createStatement()) {
-      long t0 = System.nanoTime();
-      long vectors = s.executeUpdate(tables.pruneVectorsStatement(layout.idCastType()));
-      long failures = s.executeUpdate(tables.pruneFailuresStatement(layout.idCastType()));
-      if (vectors + failures > 0) {
-        LOG.info("Removed {} vectors and {} failure records of rows no longer in {} ({} ms; --pruneDeleted=false"
-            + " keeps them)", vectors, failures, tables.names().source(), (System.nanoTime() - t0) / 1_000_000);
-      }
-      return vectors;
+    long t0 = System.nanoTime();
+    long[] removed = EmbeddingSchema.executeAll(c, tables.pruneStatements(layout.idCastType()));
+    if (removed[0] + removed[1] > 0) {
+      LOG.info("Removed {} vectors and {} failure records of rows no longer in {} ({} ms; --pruneDeleted=false"
+          + " keeps them)", removed[0], removed[1], tables.names().source(), (System.nanoTime() - t0) / 1_000_000);
     }
+    return removed[0];
   }
 
   private static void requirePositive(Integer v, String option) {

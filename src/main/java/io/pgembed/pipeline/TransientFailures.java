@@ -1,9 +1,6 @@
 package io.pgembed.pipeline;
 
-import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
-import java.util.Set;
-import java.util.concurrent.Callable;
+import io.pgembed.db.SqlStates;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,33 +16,12 @@ final class TransientFailures {
   private static final Logger LOG = LoggerFactory.getLogger(TransientFailures.class);
   /** Tries of one step in all: the first and four retries. */
   static final int TRIES = 5;
-  private static final Set<String> STATES = Set.of(
-      "57P01", // admin_shutdown: the server is stopping
-      "57P02", // crash_shutdown
-      "57P03", // cannot_connect_now: the server is starting
-      "53300", // too_many_connections
-      "40001", // serialization_failure
-      "40P01"); // deadlock_detected
 
   private TransientFailures() {}
 
   /** A step of the run: a wave, or its planning. */
   interface Step<T> {
     T run() throws Exception;
-  }
-
-  /** Whether {@code e} (or a cause) is a lost or refused connection, or another failure worth a retry. */
-  static boolean isTransient(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof SQLTransientConnectionException) {
-        return true;
-      }
-      if (t instanceof SQLException s && s.getSQLState() != null
-          && (s.getSQLState().startsWith("08") || STATES.contains(s.getSQLState()))) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
@@ -57,7 +33,7 @@ final class TransientFailures {
       try {
         return step.run();
       } catch (Exception e) {
-        if (attempt >= TRIES || !isTransient(e) || giveUp.getAsBoolean()) {
+        if (attempt >= TRIES || !SqlStates.transientFailure(e) || giveUp.getAsBoolean()) {
           throw e;
         }
         long backoffMs = 1000L << (attempt - 1);

@@ -72,10 +72,13 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
 
   @Override
   public PCollection<KV<RowKey, String>> expand(PBegin input) {
-    return input
+    PCollection<Instant> polls = input
         .apply("Poll", PeriodicImpulse.create().withInterval(pollInterval))
-        .apply("Count polls", ParDo.of(new CountPollsFn()))
-        .apply("Prune deleted rows", ParDo.of(new PruneFn(database, pruneInterval, pruneStatements)))
+        .apply("Count polls", ParDo.of(new CountPollsFn()));
+    if (pruneInterval != null && !pruneStatements.isEmpty()) {
+      polls = polls.apply("Prune deleted rows", ParDo.of(new PruneFn(database, pruneInterval, pruneStatements)));
+    }
+    return polls
         .apply(
             "Read pending rows",
             JdbcIO.<Instant, KV<RowKey, String>>readAll()
@@ -129,7 +132,7 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
   }
 
   /**
-   * On a poll, at most every {@code interval} (null: never), runs the prune statements; the ticks pass on. A
+   * On a poll, at most every {@code interval}, runs the prune statements; the ticks pass on. A
    * failure is logged and tried again on the next poll: pruning never stops the embedding.
    */
   static final class PruneFn extends DoFn<Instant, Instant> {
@@ -148,15 +151,10 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     @ProcessElement
     public void process(@Element Instant tick, OutputReceiver<Instant> out) {
       long now = System.currentTimeMillis();
-      if (interval != null && !statements.isEmpty() && now - lastPruneMillis >= interval.getMillis()) {
+      if (now - lastPruneMillis >= interval.getMillis()) {
         lastPruneMillis = now;
-        try (java.sql.Connection c = database.connect();
-            java.sql.Statement s = c.createStatement()) {
-          c.setAutoCommit(true);
-          long vectors = s.executeUpdate(statements.get(0));
-          for (String statement : statements.subList(1, statements.size())) {
-            s.executeUpdate(statement);
-          }
+        try (java.sql.Connection c = database.connect()) {
+          long vectors = io.pgembed.db.EmbeddingSchema.executeAll(c, statements)[0];
           EmbeddingMetrics.ROWS_PRUNED.inc(vectors);
           if (vectors > 0) {
             LOG.info("Removed {} vectors of rows no longer in the source", vectors);

@@ -3,6 +3,7 @@ package io.pgembed.write;
 import io.pgembed.db.DataSourceFn;
 import io.pgembed.db.Database;
 import io.pgembed.db.RowKey;
+import io.pgembed.db.SqlStates;
 import io.pgembed.embed.EmbeddingFailure;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -36,12 +37,7 @@ public final class VectorWriter {
   static final class TransientConflicts implements JdbcIO.RetryStrategy {
     @Override
     public boolean apply(SQLException e) {
-      for (SQLException s = e; s != null; s = s.getNextException()) {
-        if ("40P01".equals(s.getSQLState()) || "40001".equals(s.getSQLState())) {
-          return true;
-        }
-      }
-      return false;
+      return SqlStates.conflict(e);
     }
   }
 

@@ -4,12 +4,8 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.Assert.assertEquals;
 
-import io.pgembed.Main;
 import io.pgembed.db.TestDatabase;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import org.junit.Test;
 
 /**
@@ -17,23 +13,6 @@ import org.junit.Test;
  * database, exit code 4, nothing read and no model loaded first.
  */
 public class DatabaseUnavailableTest {
-  /** Runs the launcher in this JVM; returns its exit code and what it wrote to stderr. */
-  private static String[] launch(String... args) {
-    PrintStream saved = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    int code;
-    try {
-      code = Main.run(args);
-    } finally {
-      System.setErr(saved);
-    }
-    // The test server's own log lines (it runs in this JVM's process tree) are not the launcher's.
-    String launcher = err.toString(StandardCharsets.UTF_8).lines()
-        .filter(l -> !l.contains("io.zonky.test.db.postgres")).reduce("", (a, b) -> a + b + "\n");
-    return new String[] {Integer.toString(code), launcher};
-  }
-
   @Test
   public void aPortWithNoServerGivesOneLineNamingHostAndPortAndExit4() throws Exception {
     int port;
@@ -41,7 +20,7 @@ public class DatabaseUnavailableTest {
       port = s.getLocalPort(); // free once closed: nothing listens there
     }
     long t0 = System.nanoTime();
-    String[] out = launch("run", "--jdbcUrl=jdbc:postgresql://localhost:" + port + "/app", "--sourceTable=docs");
+    String[] out = PipelineTestSupport.launch("run", "--jdbcUrl=jdbc:postgresql://localhost:" + port + "/app", "--sourceTable=docs");
     assertEquals(out[1], "4", out[0]);
     assertEquals("one line: " + out[1], 1, out[1].strip().lines().count());
     assertThat(out[1], containsString("error: cannot connect to PostgreSQL at localhost:" + port + "/app"));
@@ -54,7 +33,7 @@ public class DatabaseUnavailableTest {
   @Test
   public void aMissingDatabaseIsNamedWithExit4() throws Exception {
     String url = TestDatabase.newDatabase("present").replaceAll("/present_[0-9]+", "/absent_db");
-    String[] out = launch("run", "--jdbcUrl=" + url, "--sourceTable=docs");
+    String[] out = PipelineTestSupport.launch("run", "--jdbcUrl=" + url, "--sourceTable=docs");
     assertEquals(out[1], "4", out[0]);
     assertEquals("one line: " + out[1], 1, out[1].strip().lines().count());
     assertThat(out[1], containsString("has no such database"));

@@ -1,8 +1,12 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.Main;
 import io.pgembed.model.ModelSpec;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -35,6 +39,30 @@ public final class PipelineTestSupport {
       pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(checked, o));
       return RunController.execute(pipeline, checked, o, () -> false);
     }
+  }
+
+  /**
+   * Runs the launcher in this JVM: its exit code, what it printed (without the test server's own log lines, which
+   * share this process's output), and everything printed.
+   */
+  static String[] launch(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    PrintStream capture = new PrintStream(printed, true, StandardCharsets.UTF_8);
+    System.setOut(capture);
+    System.setErr(capture);
+    int code;
+    try {
+      code = Main.run(args);
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+    String text = printed.toString(StandardCharsets.UTF_8);
+    String launcher = text.lines().filter(l -> !l.contains("io.zonky.test.db.postgres"))
+        .reduce("", (a, b) -> a + b + "\n");
+    return new String[] {Integer.toString(code), launcher, text};
   }
 
   /** A new table {@code docs (id bigint PRIMARY KEY, content text)} of rows 1..n with {@code text}'s texts. */
@@ -82,7 +110,6 @@ public final class PipelineTestSupport {
       s.execute(sql);
     }
   }
-
 
   /** Inserts (id, content) rows. */
   static void insert(String jdbcUrl, String table, Map<Long, String> rows) throws SQLException {

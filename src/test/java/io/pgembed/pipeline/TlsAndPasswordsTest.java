@@ -10,14 +10,11 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import io.pgembed.Main;
 import io.pgembed.db.Database;
 import io.pgembed.model.TokenHashModel;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -108,26 +105,6 @@ public class TlsAndPasswordsTest {
         + dir.resolve(ca);
   }
 
-  /** Runs the launcher in this JVM; returns its exit code and everything it printed. */
-  private static String[] launch(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream printed = new ByteArrayOutputStream();
-    PrintStream capture = new PrintStream(printed, true, StandardCharsets.UTF_8);
-    System.setOut(capture);
-    System.setErr(capture);
-    int code;
-    try {
-      code = Main.run(args);
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-    String text = printed.toString(StandardCharsets.UTF_8);
-    String launcher = text.lines().filter(l -> !l.contains("io.zonky.test.db.postgres")).reduce("", (a, b) -> a + b + "\n");
-    return new String[] {Integer.toString(code), launcher, text};
-  }
-
   @Test
   public void theJobRunsOverVerifiedTlsWithScramAndItsPasswordFromAFile() throws Exception {
     EmbeddingPipelineOptions o = options(url("ca.crt"), "--sourceTable=docs", "--username=app",
@@ -150,7 +127,7 @@ public class TlsAndPasswordsTest {
 
   @Test
   public void aCertificateFromAnotherCaFailsAtStartUpWithOneLine() {
-    String[] out = launch("run", "--jdbcUrl=" + url("other.crt"), "--sourceTable=docs", "--username=app",
+    String[] out = PipelineTestSupport.launch("run", "--jdbcUrl=" + url("other.crt"), "--sourceTable=docs", "--username=app",
         "--passwordFile=" + dir.resolve("password"));
     assertEquals(out[1], "4", out[0]);
     assertEquals(out[1], 1, out[1].strip().lines().count());
@@ -161,7 +138,7 @@ public class TlsAndPasswordsTest {
 
   @Test
   public void aWrongOrMissingPasswordFailsAtStartUpNamingTheLoginAndNeverShowsAPassword() throws Exception {
-    String[] wrong = launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app",
+    String[] wrong = PipelineTestSupport.launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app",
         "--passwordFile=" + dir.resolve("wrong-password"));
     assertEquals(wrong[1], "4", wrong[0]);
     assertEquals(wrong[1], 1, wrong[1].strip().lines().count());
@@ -170,13 +147,13 @@ public class TlsAndPasswordsTest {
     assertThat(wrong[2], not(containsString("not-the-password")));
 
     // No password source at all (no --passwordFile, PGPASSWORD or ~/.pgpass entry): the login is refused.
-    String[] missing = launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app");
+    String[] missing = PipelineTestSupport.launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app");
     assertEquals(missing[1], "4", missing[0]);
     assertThat(missing[1], containsString("refused the login of user app"));
 
     // An empty password file is bad input, named.
     Path empty = Files.createTempFile(dir, "pgpass", "");
-    String[] blank = launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app",
+    String[] blank = PipelineTestSupport.launch("run", "--jdbcUrl=" + url("ca.crt"), "--sourceTable=docs", "--username=app",
         "--passwordFile=" + empty);
     assertEquals(blank[1], "2", blank[0]);
     assertEquals("error: --passwordFile=" + empty + " is empty: it must hold the password\n", blank[1]);
