@@ -1,7 +1,9 @@
 package io.pgembed.commands;
 
 import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.VectorType;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.DatabaseOptions;
@@ -9,6 +11,7 @@ import io.pgembed.options.ModelOptions;
 import io.pgembed.options.SearchOptions;
 import io.pgembed.options.TableOptions;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,8 +22,9 @@ import java.util.PriorityQueue;
 
 /**
  * {@code search --query=... --top=K}: embeds the query with the same model and prints the K stored rows nearest by
- * cosine, with the start of their text. Only vectors of the current model fingerprint are compared. Vectors are
- * streamed through a cursor, so memory stays flat however large the table.
+ * cosine, with their similarity and the start of their text. Only vectors of the current model fingerprint are
+ * compared. On a pgvector target PostgreSQL answers (through its HNSW index when there is one); on real[] the
+ * vectors are streamed through a cursor and compared here, O(rows), with flat memory.
  */
 public final class SearchCommand {
   /** One result. */
@@ -54,26 +58,82 @@ public final class SearchCommand {
       throw new BadInputException("--top must be >= 1, but was " + o.getTop());
     }
     Database db = DatabaseOptions.database(o);
-    String sql = EmbeddingTables.of(TableOptions.tableNames(o)).searchQuery(fingerprint);
-    PriorityQueue<Hit> best = new PriorityQueue<>(Comparator.comparingDouble(Hit::score));
+    EmbeddingTables tables = EmbeddingTables.of(TableOptions.tableNames(o));
     try (Connection c = db.connect()) {
-      c.setAutoCommit(false); // a cursor, not the whole table in memory
-      try (Statement s = c.createStatement()) {
-        s.setFetchSize(1000);
-        try (ResultSet rs = s.executeQuery(sql)) {
+      VectorType type = EmbeddingSchema.targetVectorType(c, tables.names());
+      return type.pgvector()
+          ? nearest(c, tables, type, query, fingerprint, o.getTop())
+          : scan(c, tables, query, fingerprint, o.getTop());
+    }
+  }
+
+  /**
+   * pgvector: one {@code ORDER BY embedding <=> query LIMIT k} in PostgreSQL, answered by an HNSW index where the
+   * column has one. pgvector 0.8's iterative scan (strict order) keeps looking when the model filter drops
+   * candidates, so k hits come back even where older vectors of another model share the index.
+   */
+  private static List<Hit> nearest(
+      Connection c, EmbeddingTables tables, VectorType type, float[] query, String fingerprint, int top)
+      throws SQLException {
+    c.setAutoCommit(false);
+    try {
+      if (iterativeScans(c)) {
+        try (Statement s = c.createStatement()) {
+          s.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)");
+        }
+      }
+      List<Hit> hits = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(tables.nearestQuery(fingerprint, type, top))) {
+        ps.setObject(1, query);
+        try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            double score = cosine(query, parseVector(rs.getString(2)));
-            if (best.size() < o.getTop() || score > best.peek().score()) {
-              best.add(new Hit(rs.getString(1), score, rs.getString(3)));
-              if (best.size() > o.getTop()) {
-                best.poll();
-              }
-            }
+            hits.add(new Hit(rs.getString(1), rs.getDouble(2), rs.getString(3)));
           }
         }
       }
       c.commit();
+      return hits;
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
     }
+  }
+
+  /** hnsw.iterative_scan exists from pgvector 0.8.0. */
+  private static boolean iterativeScans(Connection c) throws SQLException {
+    String version = EmbeddingSchema.pgvectorVersion(c);
+    if (version == null) {
+      return false;
+    }
+    String[] parts = version.split("\\.");
+    int major = Integer.parseInt(parts[0]);
+    int minor = parts.length > 1 ? Integer.parseInt(parts[1].replaceAll("\\D.*", "")) : 0;
+    return major > 0 || minor >= 8;
+  }
+
+  /**
+   * real[]: every stored vector of the model, streamed through a cursor (memory stays flat), compared in Java.
+   * O(rows): use a pgvector target for large tables.
+   */
+  private static List<Hit> scan(Connection c, EmbeddingTables tables, float[] query, String fingerprint, int top)
+      throws SQLException {
+    PriorityQueue<Hit> best = new PriorityQueue<>(Comparator.comparingDouble(Hit::score));
+    c.setAutoCommit(false); // a cursor, not the whole table in memory
+    try (Statement s = c.createStatement()) {
+      s.setFetchSize(1000);
+      try (ResultSet rs = s.executeQuery(tables.searchQuery(fingerprint))) {
+        while (rs.next()) {
+          double score = cosine(query, parseVector(rs.getString(2)));
+          if (best.size() < top || score > best.peek().score()) {
+            best.add(new Hit(rs.getString(1), score, rs.getString(3)));
+            if (best.size() > top) {
+              best.poll();
+            }
+          }
+        }
+      }
+    }
+    c.commit();
     List<Hit> out = new ArrayList<>(best);
     out.sort(Comparator.comparingDouble(Hit::score).reversed());
     return out;

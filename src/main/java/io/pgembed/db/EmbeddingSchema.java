@@ -22,7 +22,12 @@ public final class EmbeddingSchema {
   private static final Set<String> NUMERIC_IDS = Set.of("bigint", "integer", "smallint");
 
   /** What the pipeline needs to know about the tables. */
-  public record Layout(String idType, boolean pgvector, int dimension) implements java.io.Serializable {
+  public record Layout(String idType, VectorType vectorType, int dimension) implements java.io.Serializable {
+    /** A pgvector column (vector or halfvec): searched with {@code <=>}, indexable with HNSW. */
+    public boolean pgvector() {
+      return vectorType.pgvector();
+    }
+
     public boolean numericId() {
       return NUMERIC_IDS.contains(idType);
     }
@@ -39,7 +44,8 @@ public final class EmbeddingSchema {
 
   private EmbeddingSchema() {}
 
-  static Layout prepare(Connection c, EmbeddingTables tables, int dimension) throws SQLException {
+  static Layout prepare(Connection c, EmbeddingTables tables, int dimension, VectorType requested)
+      throws SQLException {
     TableNames n = tables.names();
     SqlIdentifier source = n.source();
     SqlIdentifier idColumn = n.idColumn();
@@ -71,8 +77,12 @@ public final class EmbeddingSchema {
       checkIdsUnique(c, tables);
     }
     if (!exists(c, target)) {
-      create(c, target, tables.createTargetStatement(Layout.idCastType(idType)));
-      LOG.info("Created {} (artifact_id {}, {} real[])", target, idType, embeddingColumn);
+      VectorType type = requested == null ? VectorType.REAL_ARRAY : requested;
+      if (type.pgvector()) {
+        requirePgvector(c, type);
+      }
+      create(c, target, tables.createTargetStatement(Layout.idCastType(idType), type.declaration(dimension)));
+      LOG.info("Created {} (artifact_id {}, {} {})", target, idType, embeddingColumn, type.declaration(dimension));
     }
     // Only what is missing is created or altered: a role without CREATE runs against existing tables.
     if (!exists(c, n.failures())) {
@@ -80,21 +90,68 @@ public final class EmbeddingSchema {
     } else if (columnTypeOrNull(c, n.failures(), "read_at") == null) {
       create(c, n.failures(), tables.addReadAtStatement()); // a failures table from before read_at
     }
-    String vectorType = columnType(c, target, embeddingColumn, "--embeddingColumn");
-    boolean pgvector = vectorType.startsWith("vector");
-    if (pgvector) {
-      // vector(384): the declared dimension must match the model's.
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("vector\\((\\d+)\\)").matcher(vectorType);
-      if (m.matches() && Integer.parseInt(m.group(1)) != dimension) {
-        throw new IllegalArgumentException(
-            target + "." + embeddingColumn + " is " + vectorType + " but the model gives " + dimension
-                + "-dimensional vectors: use a matching model, or another --targetTable");
-      }
-    } else if (!vectorType.equals("real[]")) {
+    String declared = columnType(c, target, embeddingColumn, "--embeddingColumn");
+    VectorType actual = VectorType.ofColumn(declared);
+    if (actual == null) {
       throw new IllegalArgumentException(
-          target + "." + embeddingColumn + " has type " + vectorType + "; it must be real[] or pgvector's vector(d)");
+          target + "." + embeddingColumn + " has type " + declared + "; it must be real[], or pgvector's vector(d)"
+              + " or halfvec(d)");
     }
-    return new Layout(idType, pgvector, dimension);
+    if (requested != null && requested != actual) {
+      throw new IllegalArgumentException(
+          "--vectorType=" + requested.sqlName() + " but " + target + "." + embeddingColumn + " already exists as "
+              + declared + ": leave --vectorType out to use the table as it is, name another --targetTable, or"
+              + " convert the column (ALTER TABLE " + target + " ALTER COLUMN " + embeddingColumn + " TYPE "
+              + requested.declaration(dimension) + ")");
+    }
+    // vector(384): the declared dimension must match the model's, checked before anything is read.
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\w+\\((\\d+)\\)").matcher(declared);
+    if (m.matches() && Integer.parseInt(m.group(1)) != dimension) {
+      throw new IllegalArgumentException(
+          target + "." + embeddingColumn + " is " + declared + " but the model gives " + dimension
+              + "-dimensional vectors: use a model of " + m.group(1) + " dimensions, or another --targetTable");
+    }
+    return new Layout(idType, actual, dimension);
+  }
+
+  /**
+   * The kind of the target's vector column, for commands that only read it (search): the target must exist.
+   */
+  public static VectorType targetVectorType(Connection c, TableNames n) throws SQLException {
+    if (!exists(c, n.target())) {
+      throw new IllegalArgumentException(
+          n.target() + " does not exist: run the job first (or name the --targetTable it wrote)");
+    }
+    String declared = columnType(c, n.target(), n.embeddingColumn(), "--embeddingColumn");
+    VectorType type = VectorType.ofColumn(declared);
+    if (type == null) {
+      throw new IllegalArgumentException(n.target() + "." + n.embeddingColumn() + " has type " + declared
+          + "; it must be real[], or pgvector's vector(d) or halfvec(d)");
+    }
+    return type;
+  }
+
+  /** pgvector's version in this database, or null when the extension is not created here. */
+  public static String pgvectorVersion(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT extversion FROM pg_extension WHERE extname = 'vector'")) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+
+  private static void requirePgvector(Connection c, VectorType type) throws SQLException {
+    if (pgvectorVersion(c) == null) {
+      String available;
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'")) {
+        available = rs.next() ? rs.getString(1) : null;
+      }
+      throw new IllegalArgumentException("--vectorType=" + type.sqlName() + " needs pgvector in database "
+          + c.getCatalog() + (available != null
+              ? ": the server has pgvector " + available + "; run CREATE EXTENSION vector in that database (as its"
+                  + " owner or a superuser)"
+              : ": the server has no pgvector; install it (README, \"pgvector\") and run CREATE EXTENSION vector"));
+    }
   }
 
   /** Runs {@code statements} in order on {@code c} (pruning); returns each one's count of rows changed. */

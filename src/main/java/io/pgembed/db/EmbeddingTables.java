@@ -11,7 +11,7 @@ import java.sql.SQLException;
  * validated, quoted names; the transforms only receive the strings they run.
  *
  * <p>The target's shape, created when missing: {@code artifact_id} (the source id's type, primary key), the vector
- * column ({@code real[]}, or an existing pgvector {@code vector(d)}), {@code model} (the fingerprint),
+ * column ({@code real[]}, or pgvector's {@code vector(d)} or {@code halfvec(d)}), {@code model} (the fingerprint),
  * {@code content_sha256} and {@code embedded_at}.
  *
  * <pre>{@code
@@ -52,13 +52,21 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
    * column against the model's {@code dimension}: nothing is read before this succeeds.
    */
   public EmbeddingSchema.Layout prepare(Connection c, int dimension) throws SQLException {
-    return EmbeddingSchema.prepare(c, this, dimension);
+    return prepare(c, dimension, null);
   }
 
-  String createTargetStatement(String idCastType) {
+  /**
+   * The same; a missing target is created with {@code vectorType}'s column ({@code vector(384)}; null: real[]), an
+   * existing one must have that type when it is given.
+   */
+  public EmbeddingSchema.Layout prepare(Connection c, int dimension, VectorType vectorType) throws SQLException {
+    return EmbeddingSchema.prepare(c, this, dimension, vectorType);
+  }
+
+  String createTargetStatement(String idCastType, String vectorDeclaration) {
     return "CREATE TABLE IF NOT EXISTS " + names.target().quoted() + " ("
         + "artifact_id " + idCastType + " PRIMARY KEY, "
-        + names.embeddingColumn().quoted() + " real[] NOT NULL, "
+        + names.embeddingColumn().quoted() + " " + vectorDeclaration + " NOT NULL, "
         + "model text NOT NULL, "
         + "content_sha256 bytea, "
         + "embedded_at timestamptz NOT NULL DEFAULT now())";
@@ -182,8 +190,7 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     return "WITH cleared AS (DELETE FROM " + names.failures().quoted() + " WHERE target_table = " + targetLiteral()
         + " AND artifact_id = ?)"
         + " INSERT INTO " + names.target().quoted() + " (" + targetColumns() + ")"
-        + " VALUES (CAST(? AS " + layout.idCastType() + "), CAST(? AS " + (layout.pgvector() ? "vector" : "real[]")
-        + "), ?, ?, now())"
+        + " VALUES (CAST(? AS " + layout.idCastType() + "), " + vectorParameter(layout.vectorType()) + ", ?, ?, now())"
         + onConflictReplace();
   }
 
@@ -221,6 +228,24 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   }
 
   /**
+   * On a pgvector target: the {@code top} stored vectors of {@code fingerprint} nearest to the one parameter (the
+   * query as float4[]) by cosine distance, with their rows' text; id, similarity (1 - distance), the first 500
+   * characters. One {@code ORDER BY embedding <=> $1 LIMIT k}, which an HNSW index on the column answers.
+   */
+  public String nearestQuery(String fingerprint, VectorType type, int top) {
+    if (!type.pgvector()) {
+      throw new IllegalArgumentException("nearestQuery needs a pgvector column; real[] is scanned (searchQuery)");
+    }
+    String vector = names.embeddingColumn().quoted();
+    return "SELECT n.artifact_id::text, 1 - n.distance, left(s." + names.textColumn().quoted() + "::text, 500)"
+        + " FROM (SELECT e.artifact_id, e." + vector + " <=> " + vectorParameter(type) + " AS distance"
+        + " FROM " + names.target().quoted() + " e WHERE e.model = " + SqlLiteral.of(fingerprint)
+        + " ORDER BY distance LIMIT " + top + ") n"
+        + " JOIN " + names.sourceRelation() + " s ON s." + names.idColumn().quoted() + " = n.artifact_id"
+        + " ORDER BY n.distance";
+  }
+
+  /**
    * Rows with a vector of the current model here and of the candidate in {@code canary}'s target: id, current
    * vector, candidate vector (as text), the row's text; ordered by id.
    */
@@ -238,6 +263,33 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     return "INSERT INTO " + names.target().quoted() + " (" + targetColumns() + ")"
         + " SELECT " + targetColumns() + " FROM " + canary.names().target().quoted()
         + onConflictReplace();
+  }
+
+  /**
+   * The name of an index on the target's vector column that uses the HNSW access method (any operator class), or
+   * none. One parameter: the target's regclass text.
+   */
+  public String hnswIndexQuery() {
+    return "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+        + " JOIN pg_am am ON am.oid = ic.relam JOIN pg_attribute a ON a.attrelid = i.indrelid"
+        + " AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(?) AND am.amname = 'hnsw' AND a.attname = ?";
+  }
+
+  /**
+   * Creates an HNSW index for cosine distance on the target's pgvector column (PostgreSQL names it,
+   * {@code <target>_<column>_idx}); run only when {@link #hnswIndexQuery} finds none.
+   */
+  public String createHnswIndexStatement(EmbeddingSchema.Layout layout) {
+    if (!layout.pgvector()) {
+      throw new IllegalArgumentException("an HNSW index needs a pgvector column, not real[]");
+    }
+    return "CREATE INDEX ON " + names.target().quoted() + " USING hnsw (" + names.embeddingColumn().quoted() + " "
+        + layout.vectorType().cosineOps() + ")";
+  }
+
+  /** A float4[] parameter (sent binary) as the column's type: pgvector casts real[] to vector and halfvec. */
+  static String vectorParameter(VectorType type) {
+    return type.pgvector() ? "CAST(CAST(? AS real[]) AS " + type.sqlName() + ")" : "CAST(? AS real[])";
   }
 
   private String targetColumns() {

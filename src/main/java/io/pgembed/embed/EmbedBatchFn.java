@@ -12,6 +12,7 @@ import static io.pgembed.metrics.EmbeddingMetrics.ROWS_FAILED;
 import static io.pgembed.metrics.EmbeddingMetrics.ROWS_SKIPPED;
 import static io.pgembed.metrics.EmbeddingMetrics.TOKENS;
 import static io.pgembed.metrics.EmbeddingMetrics.TRUNCATED_INPUTS;
+import static io.pgembed.metrics.EmbeddingMetrics.VECTORS_REJECTED;
 
 import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.metrics.JvmMemory;
@@ -139,11 +140,22 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
       embedOrSplit(rows.subList(half, rows.size()), out);
       return;
     }
+    int embedded = 0;
     for (int i = 0; i < rows.size(); i++) {
-      out.get(embeddedTag).output(KV.of(rows.get(i).getKey(), r.vectors()[i]));
+      String invalid = EmbeddingFailure.invalidVector(r.vectors()[i]);
+      if (invalid != null) {
+        // Never written: a NaN poisons every distance, a zero vector has no direction (cosine undefined).
+        VECTORS_REJECTED.inc();
+        ROWS_FAILED.inc();
+        out.get(failedTag).output(KV.of(rows.get(i).getKey(),
+            new EmbeddingFailure(EmbeddingFailure.INVALID_VECTOR, invalid, true)));
+      } else {
+        out.get(embeddedTag).output(KV.of(rows.get(i).getKey(), r.vectors()[i]));
+        embedded++;
+      }
     }
-    ROWS_EMBEDDED.inc(rows.size());
-    jvmRows.inc(rows.size());
+    ROWS_EMBEDDED.inc(embedded);
+    jvmRows.inc(embedded);
     FORWARD_PASSES.inc(r.forwardPasses());
     TOKENS.inc(r.realTokens());
     PADDED_TOKENS.inc(r.paddedTokens());

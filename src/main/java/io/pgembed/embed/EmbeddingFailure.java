@@ -15,7 +15,36 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 public record EmbeddingFailure(String errorClass, String message, boolean retryable) {
   public static final String SKIPPED_NULL = "skipped_null_text";
   public static final String SKIPPED_BLANK = "skipped_blank_text";
+  /** The model gave a vector with a NaN or infinite component, or all zeros: not written. */
+  public static final String INVALID_VECTOR = "invalid_vector";
   static final int MAX_MESSAGE = 2000;
+
+  /**
+   * Why {@code v} must not be stored (NaN or infinite components, or a zero norm), or null when it is sound.
+   */
+  static String invalidVector(float[] v) {
+    int nan = 0;
+    int inf = 0;
+    int first = -1;
+    double norm = 0;
+    for (int i = 0; i < v.length; i++) {
+      if (Float.isNaN(v[i])) {
+        nan++;
+      } else if (Float.isInfinite(v[i])) {
+        inf++;
+      } else {
+        norm += (double) v[i] * v[i];
+        continue;
+      }
+      first = first < 0 ? i : first;
+    }
+    if (nan + inf > 0) {
+      return "the model gave a vector with " + nan + " NaN and " + inf + " infinite components of " + v.length
+          + " (the first at index " + first + "): not written";
+    }
+    return norm == 0 ? "the model gave an all-zero vector of " + v.length + " components (no direction, so no"
+        + " cosine): not written" : null;
+  }
 
   /** A failure of the model on one text alone. */
   static EmbeddingFailure of(Throwable e) {

@@ -43,6 +43,11 @@ public final class EmbeddingMetrics {
   public static final Counter TOKENS = Metrics.counter(NAMESPACE, "tokens");
   public static final Counter PADDED_TOKENS = Metrics.counter(NAMESPACE, "padded_tokens");
   public static final Counter TRUNCATED_INPUTS = Metrics.counter(NAMESPACE, "truncated_inputs");
+  /**
+   * Vectors not written because a component was NaN or infinite or the vector was all zeros (each row also counts
+   * in rows_failed, with the reason in the failures table).
+   */
+  public static final Counter VECTORS_REJECTED = Metrics.counter(NAMESPACE, "vectors_rejected");
   /** Microseconds the model spent in forward passes (a JVM's passes take turns): its busy time. */
   public static final Counter MODEL_BUSY_US = Metrics.counter(NAMESPACE, "model_busy_us");
   /** Rows per group that GroupIntoBatches formed, and the time to embed one group. */
@@ -108,8 +113,9 @@ public final class EmbeddingMetrics {
       long rowsRead, long polls, long rowsInFlightSkipped, long rowsEmbedded, long rowsSkipped, long rowsFailed,
       long rowsDeferred, long forwardPasses, long groupSplits, long tokens, long paddedTokens, long truncatedInputs,
       long groups, long groupRows, long groupLatencyMsSum, long modelBusyMicros, long rowsPruned,
-      Map<String, WorkerJvm> workers) {
-    public static final Snapshot EMPTY = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
+      long vectorsRejected, Map<String, WorkerJvm> workers) {
+    public static final Snapshot EMPTY =
+        new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
 
     /** Rows that reached an outcome: embedded, skipped or failed. */
     public long rowsDone() {
@@ -125,7 +131,7 @@ public final class EmbeddingMetrics {
           rowsDeferred + o.rowsDeferred, forwardPasses + o.forwardPasses, groupSplits + o.groupSplits,
           tokens + o.tokens, paddedTokens + o.paddedTokens, truncatedInputs + o.truncatedInputs, groups + o.groups,
           groupRows + o.groupRows, groupLatencyMsSum + o.groupLatencyMsSum, modelBusyMicros + o.modelBusyMicros,
-          rowsPruned + o.rowsPruned, java.util.Collections.unmodifiableMap(jvms));
+          rowsPruned + o.rowsPruned, vectorsRejected + o.vectorsRejected, java.util.Collections.unmodifiableMap(jvms));
     }
   }
 
@@ -149,7 +155,8 @@ public final class EmbeddingMetrics {
         c.getOrDefault("group_splits", 0L), c.getOrDefault("tokens", 0L), c.getOrDefault("padded_tokens", 0L),
         c.getOrDefault("truncated_inputs", 0L), c.getOrDefault("group_size.count", 0L),
         c.getOrDefault("group_size.sum", 0L), c.getOrDefault("group_latency_ms.sum", 0L),
-        c.getOrDefault("model_busy_us", 0L), c.getOrDefault("rows_pruned", 0L), workers(result));
+        c.getOrDefault("model_busy_us", 0L), c.getOrDefault("rows_pruned", 0L),
+        c.getOrDefault("vectors_rejected", 0L), workers(result));
   }
 
   private static Map<String, WorkerJvm> workers(PipelineResult result) {

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 public record InjectedFaults(
-    ModelSpec model, String failOnTextMatching, int failAboveTokens, boolean outOfHeap, long slowMillis)
+    ModelSpec model, String failOnTextMatching, int failAboveTokens, boolean outOfHeap, long slowMillis,
+    String corruptTextMatching, float corruptValue)
     implements ModelSpec {
 
   public InjectedFaults {
@@ -27,6 +28,9 @@ public record InjectedFaults(
     if (failOnTextMatching != null) {
       Pattern.compile(failOnTextMatching); // a bad expression fails here, not on a worker
     }
+    if (corruptTextMatching != null) {
+      Pattern.compile(corruptTextMatching);
+    }
     if (failAboveTokens < 0 || slowMillis < 0) {
       throw new IllegalArgumentException(
           "failAboveTokens and slowMillis must be >= 0, but were " + failAboveTokens + " and " + slowMillis);
@@ -35,17 +39,19 @@ public record InjectedFaults(
 
   /** No faults yet: add them with the {@code withX} methods. */
   public static InjectedFaults of(ModelSpec model) {
-    return new InjectedFaults(model, null, 0, false, 0);
+    return new InjectedFaults(model, null, 0, false, 0, null, 0);
   }
 
   /** A forward pass over a text this regular expression finds throws {@link InjectedFailure}. */
   public InjectedFaults failOnTextMatching(String regex) {
-    return new InjectedFaults(model, regex, failAboveTokens, outOfHeap, slowMillis);
+    return new InjectedFaults(model, regex, failAboveTokens, outOfHeap, slowMillis, corruptTextMatching,
+        corruptValue);
   }
 
   /** A forward pass of more than {@code tokens} token slots (texts x longest) throws an {@link EngineException}. */
   public InjectedFaults failAboveTokens(int tokens) {
-    return new InjectedFaults(model, failOnTextMatching, tokens, false, slowMillis);
+    return new InjectedFaults(model, failOnTextMatching, tokens, false, slowMillis, corruptTextMatching,
+        corruptValue);
   }
 
   /**
@@ -53,12 +59,22 @@ public record InjectedFaults(
    * huge batch exhausted does.
    */
   public InjectedFaults outOfHeapAboveTokens(int tokens) {
-    return new InjectedFaults(model, failOnTextMatching, tokens, true, slowMillis);
+    return new InjectedFaults(model, failOnTextMatching, tokens, true, slowMillis, corruptTextMatching,
+        corruptValue);
   }
 
   /** Every forward pass takes {@code millis} longer. */
   public InjectedFaults slowMillis(long millis) {
-    return new InjectedFaults(model, failOnTextMatching, failAboveTokens, outOfHeap, millis);
+    return new InjectedFaults(model, failOnTextMatching, failAboveTokens, outOfHeap, millis, corruptTextMatching,
+        corruptValue);
+  }
+
+  /**
+   * The vector of a text this regular expression finds comes back with every component {@code value}: NaN or an
+   * infinity (as a numerically broken model or a bad GPU gives), or 0 (a zero vector, which has no direction).
+   */
+  public InjectedFaults corruptTextMatching(String regex, float value) {
+    return new InjectedFaults(model, failOnTextMatching, failAboveTokens, outOfHeap, slowMillis, regex, value);
   }
 
   @Override
@@ -73,7 +89,8 @@ public record InjectedFaults(
 
   @Override
   public ModelSpec onCpu() {
-    return new InjectedFaults(model.onCpu(), failOnTextMatching, failAboveTokens, outOfHeap, slowMillis);
+    return new InjectedFaults(model.onCpu(), failOnTextMatching, failAboveTokens, outOfHeap, slowMillis,
+        corruptTextMatching, corruptValue);
   }
 
   /** What a text matching {@link #failOnTextMatching} throws. */
@@ -153,7 +170,20 @@ public record InjectedFaults(
           }
         }
       }
-      return EmbeddingPredictor.super.embedAll(texts, batchSize, maxBatchTokens);
+      // Per-pass faults need this wrapper's embed() on every pass; without them the wrapped predictor makes the
+      // passes itself, so wrappers nest (each one's text faults apply).
+      LengthSortedBatches.Result r = faults.failAboveTokens > 0 || faults.slowMillis > 0
+          ? EmbeddingPredictor.super.embedAll(texts, batchSize, maxBatchTokens)
+          : inner.embedAll(texts, batchSize, maxBatchTokens);
+      if (faults.corruptTextMatching != null) {
+        Pattern corrupt = Pattern.compile(faults.corruptTextMatching);
+        for (int i = 0; i < texts.size(); i++) {
+          if (corrupt.matcher(texts.get(i)).find()) {
+            java.util.Arrays.fill(r.vectors()[i], faults.corruptValue);
+          }
+        }
+      }
+      return r;
     }
 
     @Override

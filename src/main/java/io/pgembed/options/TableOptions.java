@@ -1,6 +1,7 @@
 package io.pgembed.options;
 
 import io.pgembed.db.TableNames;
+import io.pgembed.db.VectorType;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -36,17 +37,38 @@ public interface TableOptions extends PipelineOptions {
 
   void setTargetTable(String value);
 
-  @Description("The vector column of the target: real[] (created by default) or pgvector's vector(d).")
+  @Description("The vector column of the target: real[] (created by default), or pgvector's vector(d) or halfvec(d).")
   @Default.String("embedding")
   String getEmbeddingColumn();
 
   void setEmbeddingColumn(String value);
+
+  @Description(
+      "The vector column's type when the target is created: real[] (the default), vector (pgvector's vector(d)) or"
+          + " halfvec (pgvector's 2-byte halfvec(d)); d is the model's dimension. An existing target is used as it"
+          + " is; naming a different type than it has is an error.")
+  String getVectorType();
+
+  void setVectorType(String value);
+
+  @Description(
+      "After a complete batch run, create an HNSW index (cosine ops) on a pgvector target if it has none, and report"
+          + " its build time. search then answers through it.")
+  @Default.Boolean(false)
+  Boolean getHnswIndex();
+
+  void setHnswIndex(Boolean value);
 
   @Description("Where failed and skipped rows are recorded.")
   @Default.String("embedding_failures")
   String getFailuresTable();
 
   void setFailuresTable(String value);
+
+  /** --vectorType parsed: null when not given (an existing target's type, or real[] for a new one). */
+  static VectorType vectorType(TableOptions o) {
+    return VectorType.parse(o.getVectorType(), "--vectorType");
+  }
 
   /** The validated names these options give. */
   static TableNames tableNames(TableOptions o) {

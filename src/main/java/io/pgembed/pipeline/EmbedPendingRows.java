@@ -169,7 +169,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
     EmbedTexts.Result<RowKey> result = rows.apply("Embed", embedding);
     result.embedded().apply("Write vectors", VectorWriter.vectors(
-        database, tables.upsertStatement(layout), layout.pgvector(), fingerprint, writeBatchSize));
+        database, tables.upsertStatement(layout), fingerprint, writeBatchSize));
     result.failed().apply("Record failures", VectorWriter.failures(
         database, tables.failureStatement(), fingerprint, tables.maxAttempts(), writeBatchSize));
     return result;

@@ -57,11 +57,49 @@ public final class Preflight {
       }
     }
 
+    /**
+     * Creates the target's HNSW index when it has none (after a complete run: one build over every vector, faster
+     * than keeping an index up to date row by row). Returns the index's name and build seconds; the seconds are 0
+     * when it existed.
+     */
+    public IndexBuild buildHnswIndex() throws SQLException {
+      try (Connection c = database.connect()) {
+        String existing = hnswIndex(c);
+        if (existing != null) {
+          LOG.info("--hnswIndex: {} already has {}", tables.names().target(), existing);
+          return new IndexBuild(existing, 0, false);
+        }
+        long t0 = System.nanoTime();
+        try (Statement s = c.createStatement()) {
+          s.execute(tables.createHnswIndexStatement(layout));
+          // Fresh statistics after a full run: the planner then knows the table's size and picks the index.
+          s.execute("ANALYZE " + tables.names().target().quoted());
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        String name = hnswIndex(c);
+        LOG.info("--hnswIndex: built {} in {} s", name, String.format("%.1f", seconds));
+        return new IndexBuild(name, seconds, true);
+      }
+    }
+
+    private String hnswIndex(Connection c) throws SQLException {
+      try (java.sql.PreparedStatement ps = c.prepareStatement(tables.hnswIndexQuery())) {
+        ps.setString(1, tables.names().target().regclass());
+        ps.setString(2, tables.names().embeddingColumn().name());
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getString(1) : null;
+        }
+      }
+    }
+
     @Override
     public void close() {
       SharedModels.release(checkedWith);
     }
   }
+
+  /** An HNSW index on the target: its name, the seconds its build took, whether this run built it. */
+  public record IndexBuild(String name, double seconds, boolean built) {}
 
   /** Checks {@code o} for a run of {@code spec}'s model; throws IllegalArgumentException naming a bad option. */
   public static Checked check(EmbeddingPipelineOptions o, ModelSpec spec) throws SQLException {
@@ -80,6 +118,7 @@ public final class Preflight {
       RunOptions.pollInterval(o); // a bad duration is named before anything runs
       RunOptions.pruneInterval(o);
     }
+    TableOptions.vectorType(o); // a bad --vectorType is named before anything connects
     Database database = DatabaseOptions.database(o);
     // Names are checked before any SQL is built or run.
     EmbeddingTables tables =
@@ -92,7 +131,11 @@ public final class Preflight {
     try (Connection c = database.connect()) {
       EmbeddingModel model = SharedModels.acquire(checkedWith);
       try {
-        EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension());
+        EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension(), TableOptions.vectorType(o));
+        if (o.getHnswIndex() && !layout.pgvector()) {
+          throw new IllegalArgumentException("--hnswIndex needs a pgvector target, but " + tables.names().target()
+              + "." + tables.names().embeddingColumn() + " is real[]: use --vectorType=vector for a new target");
+        }
         String fingerprint = model.fingerprint().toString();
         long pruned = o.getPruneDeleted() ? pruneDeleted(c, tables, layout) : 0;
         long pending;

@@ -4,6 +4,7 @@ import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.metrics.EmbeddingMetrics.Snapshot;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.RunOptions;
+import io.pgembed.options.TableOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -220,9 +221,19 @@ public final class RunController {
       LOG.warn("Could not count the rows still pending: {}", e.getMessage());
       stillPending = -1;
     }
+    Preflight.IndexBuild index = null;
+    if (status == RunStatus.COMPLETE && !o.getContinuous() && o.as(TableOptions.class).getHnswIndex()) {
+      try {
+        index = checked.buildHnswIndex();
+      } catch (SQLException e) {
+        LOG.error("--hnswIndex: the index build failed: {}", e.getMessage());
+        status = RunStatus.FAILED;
+        error = "the HNSW index build failed: " + e.getMessage();
+      }
+    }
     RunReport report = RunReport.of(
         status, checked.fingerprint(), wall, checked.pending(), checked.pruned(), metrics, stillPending, waves,
-        largestWave, error);
+        largestWave, error, index);
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(Path.of(o.getReportFile()));

@@ -28,13 +28,20 @@ public record RunReport(
     long stillPending,
     int waves,
     long largestWaveRows,
-    String error) {
+    String error,
+    Preflight.IndexBuild index) {
 
   static RunReport of(
       RunStatus status, String model, double wallSeconds, long pendingAtStart, long prunedAtStart,
-      EmbeddingMetrics.Snapshot metrics, long stillPending, int waves, long largestWaveRows, String error) {
+      EmbeddingMetrics.Snapshot metrics, long stillPending, int waves, long largestWaveRows, String error,
+      Preflight.IndexBuild index) {
     return new RunReport(status, model, wallSeconds, pendingAtStart, prunedAtStart, metrics, JvmMemory.peakHeap(),
-        JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error);
+        JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error, index);
+  }
+
+  /** Vectors not written because a component was NaN or infinite, or the vector was all zeros. */
+  public long rejectedVectors() {
+    return metrics.vectorsRejected();
   }
 
   /** Vectors removed because their row left the source: at the start, and by continuous mode's pruning. */
@@ -150,6 +157,15 @@ public record RunReport(
         "worker JVM       %s: %d embedded, %d model load%s, peak heap %d MiB, peak RSS %d MiB%n", jvm,
         w.rowsEmbedded(), w.modelsLoaded(), w.modelsLoaded() == 1 ? "" : "s", w.peakHeapBytes() >> 20,
         w.peakRssBytes() >> 20)));
+    if (rejectedVectors() > 0) {
+      sb.append(String.format("rejected         %d vectors with NaN, infinite or all-zero components (recorded as"
+          + " failures, not written)%n", rejectedVectors()));
+    }
+    if (index != null) {
+      sb.append(index.built()
+          ? String.format("index            built %s (HNSW, cosine) in %.1f s%n", index.name(), index.seconds())
+          : String.format("index            %s (HNSW) already existed%n", index.name()));
+    }
     if (error != null) {
       sb.append(String.format("error            %s%n", error));
     }
@@ -190,6 +206,9 @@ public record RunReport(
     m.put("padding_efficiency", paddingEfficiency());
     m.put("truncated_inputs", truncated());
     m.put("model_busy_seconds", metrics.modelBusyMicros() / 1e6);
+    m.put("vectors_rejected", rejectedVectors());
+    m.put("hnsw_index", index == null ? null : index.name());
+    m.put("index_build_seconds", index == null || !index.built() ? null : index.seconds());
     m.put("peak_heap_bytes", peakHeapBytes);
     m.put("peak_rss_bytes", peakRssBytes);
     Map<String, Object> jvms = new LinkedHashMap<>();

@@ -62,7 +62,7 @@ public final class WriteBenchmark {
     p.apply(GenerateSequence.from(0).to(rows))
         .apply(MapElements.via(new VectorOf()))
         .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-        .apply(VectorWriter.vectors(db, tables.upsertStatement(layout), false, "bench-model", batch));
+        .apply(VectorWriter.vectors(db, tables.upsertStatement(layout), "bench-model", batch));
     long t0 = System.nanoTime();
     p.run().waitUntilFinish();
     return rows / ((System.nanoTime() - t0) / 1e9);

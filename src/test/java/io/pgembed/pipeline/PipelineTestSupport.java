@@ -129,7 +129,7 @@ public final class PipelineTestSupport {
     Map<String, float[]> out = new HashMap<>();
     try (Connection c = connect(jdbcUrl);
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT artifact_id::text, embedding FROM " + target)) {
+        ResultSet rs = s.executeQuery("SELECT artifact_id::text, embedding::real[] FROM " + target)) {
       while (rs.next()) {
         Float[] boxed = (Float[]) rs.getArray(2).getArray();
         float[] v = new float[boxed.length];

@@ -96,12 +96,12 @@ public class DeadlockRetryTest {
       s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
 
       // The job's batch of rows 1, 2, 3: it takes row 1 or 3 (whichever it writes first), then waits for row 2.
-      EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", false, 2);
+      EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", io.pgembed.db.VectorType.REAL_ARRAY, 2);
       // One element made into three rows in one step: one bundle, so one batch and one transaction.
       p.apply(Create.of(3))
           .apply(ParDo.of(new ThreeRows()))
           .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-          .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), false, FP, 3));
+          .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), FP, 3));
       CompletableFuture<Void> job = CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
 
       io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);

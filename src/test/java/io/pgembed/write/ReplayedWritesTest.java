@@ -94,7 +94,7 @@ public class ReplayedWritesTest {
   public void vectorsWrittenTwiceAreOneRowEachWithTheSameValues() throws Exception {
     String db = TestDatabase.newDatabase("replayvec");
     EmbeddingTables tables = prepare(db);
-    EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", false, 4);
+    EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", io.pgembed.db.VectorType.REAL_ARRAY, 4);
     List<KV<RowKey, float[]>> vectors = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       vectors.add(KV.of(new RowKey(Integer.toString(i), new byte[] {(byte) i}, READ_1),
@@ -103,8 +103,8 @@ public class ReplayedWritesTest {
     PCollection<KV<RowKey, float[]>> rows =
         p.apply(Create.of(vectors).withCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of())));
     Database database = new Database(db, null, null);
-    rows.apply("Write", VectorWriter.vectors(database, tables.upsertStatement(layout), false, FP, 3));
-    rows.apply("Write again", VectorWriter.vectors(database, tables.upsertStatement(layout), false, FP, 4));
+    rows.apply("Write", VectorWriter.vectors(database, tables.upsertStatement(layout), FP, 3));
+    rows.apply("Write again", VectorWriter.vectors(database, tables.upsertStatement(layout), FP, 4));
     p.run().waitUntilFinish();
     Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
     assertEquals(7, stored.size());
