@@ -59,6 +59,29 @@ public record BertConfig(
         json.path("hidden_act").asText("gelu"));
   }
 
+  /**
+   * The shape read off an ONNX export, for a model directory without config.json: sizes from the embeddings and
+   * layers, the attention heads from the graph ({@code heads}, 0 when it did not say: then an error asks for
+   * config.json), GELU and eps 1e-12 (BERT's defaults). A config.json, where present, is read instead.
+   */
+  public static BertConfig inferred(ModelWeights weights, int heads, String source) {
+    long[] words = weights.require("embeddings.word_embeddings.weight", source).shape();
+    long[] positions = weights.require("embeddings.position_embeddings.weight", source).shape();
+    long[] types = weights.require("embeddings.token_type_embeddings.weight", source).shape();
+    long[] intermediate = weights.require("encoder.layer.0.intermediate.dense.weight", source).shape();
+    int layers = 0;
+    while (weights.contains("encoder.layer." + layers + ".output.dense.weight")) {
+      layers++;
+    }
+    int hidden = (int) words[1];
+    if (heads < 1) {
+      throw new IllegalArgumentException(source + ": the graph does not say how many attention heads the model has,"
+          + " and there is no config.json beside it; add the model's config.json (num_attention_heads)");
+    }
+    return new BertConfig((int) words[0], hidden, layers, heads, (int) intermediate[0], (int) positions[0],
+        (int) types[0], 1e-12, "gelu");
+  }
+
   public ObjectNode toJson(ObjectMapper mapper) {
     ObjectNode n = mapper.createObjectNode();
     n.putArray("architectures").add("BertModel");

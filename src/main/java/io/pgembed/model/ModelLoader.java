@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
  *       langchain4j jar, mean pooling, normalized, 256 tokens;
  *   <li>a sentence-transformers directory: {@code config.json}, {@code model.safetensors}, {@code tokenizer.json},
  *       and where present {@code modules.json}, {@code 1_Pooling/config.json}, {@code sentence_bert_config.json};
+ *   <li>the same with an fp32 ONNX export instead of safetensors: {@code model.onnx} or {@code onnx/model.onnx}
+ *       (config.json optional: inferred from the weights);
  *   <li>a TorchScript directory in DJL's layout: {@code NAME.pt} (or {@code model.pt}) and {@code tokenizer.json}.
  * </ul>
  *
@@ -82,19 +84,20 @@ public record ModelLoader(
         if (!Files.isDirectory(dir)) {
           throw new IllegalArgumentException(
               "--model=" + model + " is neither '" + BUNDLED + "' nor a directory. Give the bundled model's name,"
-                  + " a sentence-transformers directory (config.json, model.safetensors, tokenizer.json) or a"
-                  + " TorchScript directory (NAME.pt, tokenizer.json).");
+                  + " a sentence-transformers directory (config.json, model.safetensors, tokenizer.json), an ONNX"
+                  + " one (model.onnx or onnx/model.onnx, tokenizer.json) or a TorchScript directory (NAME.pt,"
+                  + " tokenizer.json).");
         }
-        if (Files.exists(dir.resolve("model.safetensors"))) {
+        if (SentenceTransformersDirectory.holdsWeights(dir)) {
           loaded = SentenceTransformersDirectory.load(dir, dev, this);
         } else {
           Path pt = TorchScriptEncoder.findModelFile(dir);
           if (pt == null) {
             throw new IllegalArgumentException(
-                "--model=" + model + " has neither model.safetensors nor a .pt file. A sentence-transformers"
-                    + " directory needs config.json, model.safetensors and tokenizer.json (convert a"
-                    + " pytorch_model.bin with safetensors first); a TorchScript one needs NAME.pt and"
-                    + " tokenizer.json.");
+                "--model=" + model + " has no model.safetensors, model.onnx, onnx/model.onnx or .pt file. A"
+                    + " sentence-transformers directory needs config.json, model.safetensors and tokenizer.json"
+                    + " (convert a pytorch_model.bin with safetensors first); an ONNX one model.onnx (fp32) and"
+                    + " tokenizer.json; a TorchScript one NAME.pt and tokenizer.json.");
           }
           loaded = TorchScriptEncoder.load(dir, pt, dev, poolingOr(Pooling.MEAN), normalizeOr(true), maxLength);
         }

@@ -28,6 +28,11 @@ public final class OnnxWeights {
   private static final int GRAPH_NODE = 1;
   private static final int GRAPH_INITIALIZER = 5;
   private static final int NODE_INPUT = 1;
+  private static final int NODE_OUTPUT = 2;
+  private static final int NODE_ATTRIBUTE = 5;
+  private static final int ATTRIBUTE_TENSOR = 5;
+  private static final int TENSOR_INT64_DATA = 7;
+  private static final int ONNX_INT64 = 7;
   private static final int NODE_NAME = 3;
   private static final int NODE_OP_TYPE = 4;
   private static final int TENSOR_DIMS = 1;
@@ -40,11 +45,24 @@ public final class OnnxWeights {
 
   private OnnxWeights() {}
 
+  /**
+   * An export's weights, and its attention heads where the graph says (0: it does not): the int64 constants of
+   * layer 0's self-attention reshape, {@code [batch, length, heads, head size]} with heads x head size = hidden.
+   * A model directory without config.json needs them; weights alone cannot tell 12 heads of 32 from 6 of 64.
+   */
+  public record Export(ModelWeights weights, int attentionHeads) {}
+
   public static ModelWeights read(InputStream in, String source) throws IOException {
+    return readExport(in, source).weights();
+  }
+
+  public static Export readExport(InputStream in, String source) throws IOException {
     CodedInputStream model = CodedInputStream.newInstance(in);
     model.setSizeLimit(Integer.MAX_VALUE);
     Map<String, WeightTensor> initializers = new HashMap<>();
     Map<String, String> matMulWeightToParam = new HashMap<>();
+    Map<String, Long> constants = new HashMap<>();
+    List<List<String>> attentionShapes = new ArrayList<>();
     boolean sawGraph = false;
     while (true) {
       int tag = model.readTag();
@@ -70,7 +88,7 @@ public final class OnnxWeights {
           }
           case GRAPH_NODE -> {
             int nlimit = model.pushLimit(model.readRawVarint32());
-            readMatMulNode(model, matMulWeightToParam);
+            readNode(model, matMulWeightToParam, constants, attentionShapes);
             model.popLimit(nlimit);
           }
           default -> model.skipField(gtag);
@@ -90,27 +108,101 @@ public final class OnnxWeights {
         weights.put(t);
       }
     }
-    return weights;
+    WeightTensor words = initializers.get("embeddings.word_embeddings.weight");
+    return new Export(weights, words == null ? 0 : heads(attentionShapes, constants, words.shape()[1]));
   }
 
-  private static void readMatMulNode(CodedInputStream in, Map<String, String> out) throws IOException {
+  /** The first pair of constants a, b in one of layer 0's attention shapes with a x b = hidden: a heads of b. */
+  private static int heads(List<List<String>> shapes, Map<String, Long> constants, long hidden) {
+    for (List<String> shape : shapes) {
+      for (int i = 0; i + 1 < shape.size(); i++) {
+        Long a = constants.get(shape.get(i));
+        Long b = constants.get(shape.get(i + 1));
+        if (a != null && b != null && a > 0 && b > 0 && a * b == hidden) {
+          return a.intValue();
+        }
+      }
+    }
+    return 0;
+  }
+
+  private static void readNode(CodedInputStream in, Map<String, String> matMuls, Map<String, Long> constants,
+      List<List<String>> attentionShapes) throws IOException {
     List<String> inputs = new ArrayList<>(2);
+    String output = null;
     String name = null;
     String opType = null;
+    Long constant = null;
     while (!in.isAtEnd()) {
       int tag = in.readTag();
       switch (fieldOf(tag)) {
         case NODE_INPUT -> inputs.add(in.readStringRequireUtf8());
+        case NODE_OUTPUT -> output = output == null ? in.readStringRequireUtf8() : output;
         case NODE_NAME -> name = in.readStringRequireUtf8();
         case NODE_OP_TYPE -> opType = in.readStringRequireUtf8();
+        case NODE_ATTRIBUTE -> {
+          int l = in.pushLimit(in.readRawVarint32());
+          constant = readInt64Attribute(in);
+          in.popLimit(l);
+        }
         default -> in.skipField(tag);
       }
+    }
+    if ("Constant".equals(opType) && constant != null && output != null) {
+      constants.put(output, constant);
+    }
+    if ("Concat".equals(opType) && name != null && name.startsWith("/encoder/layer.0/attention/self/")) {
+      attentionShapes.add(inputs);
     }
     if ("MatMul".equals(opType) && name != null && inputs.size() == 2 && name.endsWith("/MatMul")) {
       // "/encoder/layer.5/intermediate/dense/MatMul" -> "encoder.layer.5.intermediate.dense.weight"
       String path = name.substring(name.startsWith("/") ? 1 : 0, name.length() - "/MatMul".length());
-      out.put(inputs.get(1), path.replace('/', '.') + ".weight");
+      matMuls.put(inputs.get(1), path.replace('/', '.') + ".weight");
     }
+  }
+
+  /** A Constant's value attribute when it is one int64 (a shape entry); else null. */
+  private static Long readInt64Attribute(CodedInputStream in) throws IOException {
+    Long value = null;
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      if (fieldOf(tag) != ATTRIBUTE_TENSOR) {
+        in.skipField(tag);
+        continue;
+      }
+      int l = in.pushLimit(in.readRawVarint32());
+      int dataType = 0;
+      List<Long> values = new ArrayList<>(1);
+      while (!in.isAtEnd()) {
+        int t = in.readTag();
+        switch (fieldOf(t)) {
+          case TENSOR_DATA_TYPE -> dataType = in.readInt32();
+          case TENSOR_INT64_DATA -> {
+            if (wireTypeOf(t) == 2) {
+              int pl = in.pushLimit(in.readRawVarint32());
+              while (!in.isAtEnd()) {
+                values.add(in.readInt64());
+              }
+              in.popLimit(pl);
+            } else {
+              values.add(in.readInt64());
+            }
+          }
+          case TENSOR_RAW_DATA -> {
+            ByteBuffer raw = in.readByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            while (raw.remaining() >= 8) {
+              values.add(raw.getLong());
+            }
+          }
+          default -> in.skipField(t);
+        }
+      }
+      in.popLimit(l);
+      if (dataType == ONNX_INT64 && values.size() == 1) {
+        value = values.get(0);
+      }
+    }
+    return value;
   }
 
   private static WeightTensor readTensor(CodedInputStream in, String source) throws IOException {

@@ -8,17 +8,50 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A sentence-transformers model directory: {@code config.json} (a BERT-family config), {@code model.safetensors},
- * {@code tokenizer.json}, and where present {@code modules.json} (a {@code Normalize} module turns normalization
- * on), {@code 1_Pooling/config.json} (mean or CLS) and {@code sentence_bert_config.json} ({@code max_seq_length}).
- * The {@link ModelLoader}'s own pooling, normalization and length override what the directory says.
+ * A Hugging Face / sentence-transformers model directory: the weights as {@code model.safetensors}, or as an ONNX
+ * export ({@code model.onnx} or {@code onnx/model.onnx}, read as plain fp32 tensors: no ONNX Runtime), and
+ * {@code tokenizer.json}; where present {@code config.json} (a BERT-family config; required beside safetensors,
+ * inferred from an ONNX export's weights when missing), {@code modules.json} (a {@code Normalize} module turns
+ * normalization on), {@code 1_Pooling/config.json} (mean or CLS) and {@code sentence_bert_config.json}
+ * ({@code max_seq_length}). The {@link ModelLoader}'s own pooling, normalization and length override what the
+ * directory says.
  */
 final class SentenceTransformersDirectory {
   private SentenceTransformersDirectory() {}
 
+  /** The ONNX export in {@code dir}: model.onnx, or onnx/model.onnx (the Hugging Face Optimum layout); or null. */
+  static Path onnxFile(Path dir) {
+    for (Path p : new Path[] {dir.resolve("model.onnx"), dir.resolve("onnx").resolve("model.onnx")}) {
+      if (Files.isRegularFile(p)) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  /** Whether {@code dir} holds weights this class reads. */
+  static boolean holdsWeights(Path dir) {
+    return Files.exists(dir.resolve("model.safetensors")) || onnxFile(dir) != null;
+  }
+
   static EmbeddingModel load(Path dir, Device dev, ModelLoader overrides) throws IOException {
-    BertConfig config = BertConfig.fromJson(ModelLoader.readJson(dir.resolve("config.json")), dir.resolve("config.json").toString());
-    ModelWeights weights = SafetensorsWeights.read(dir.resolve("model.safetensors"));
+    Path configFile = dir.resolve("config.json");
+    ModelWeights weights;
+    BertConfig config;
+    if (Files.exists(dir.resolve("model.safetensors"))) {
+      config = BertConfig.fromJson(ModelLoader.readJson(configFile), configFile.toString());
+      weights = SafetensorsWeights.read(dir.resolve("model.safetensors"));
+    } else {
+      Path onnx = onnxFile(dir);
+      OnnxWeights.Export export;
+      try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(onnx), 1 << 20)) {
+        export = OnnxWeights.readExport(in, onnx.toString());
+      }
+      weights = export.weights();
+      config = Files.exists(configFile)
+          ? BertConfig.fromJson(ModelLoader.readJson(configFile), configFile.toString())
+          : BertConfig.inferred(weights, export.attentionHeads(), onnx.toString());
+    }
     Pooling defaultPooling = Pooling.MEAN;
     boolean defaultNormalize = true;
     Path modules = dir.resolve("modules.json");

@@ -15,7 +15,9 @@ public interface ModelOptions extends PipelineOptions {
 
   @Description(
       "The embedding model: 'all-minilm-l6-v2' (bundled), a sentence-transformers directory (config.json,"
-          + " model.safetensors, tokenizer.json) or a TorchScript directory (NAME.pt, tokenizer.json).")
+          + " model.safetensors, tokenizer.json), an ONNX one (model.onnx or onnx/model.onnx, tokenizer.json,"
+          + " config.json and 1_Pooling/config.json where present) or a TorchScript directory (NAME.pt,"
+          + " tokenizer.json).")
   @Default.String(ModelLoader.BUNDLED)
   String getModel();
 

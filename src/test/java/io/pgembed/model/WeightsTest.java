@@ -104,12 +104,27 @@ public class WeightsTest {
     IllegalArgumentException e =
         org.junit.Assert.assertThrows(
             IllegalArgumentException.class, () -> ModelLoader.builder().model(dir.toString()).device("cpu").build().load());
-    assertTrue(e.getMessage(), e.getMessage().contains("has neither model.safetensors nor a .pt file"));
+    assertTrue(e.getMessage(), e.getMessage().contains("has no model.safetensors, model.onnx, onnx/model.onnx or .pt"
+        + " file"));
     IllegalArgumentException missing =
         org.junit.Assert.assertThrows(
             IllegalArgumentException.class,
             () -> ModelLoader.builder().model("/no/such/model").device("cpu").build().load());
     assertTrue(missing.getMessage(), missing.getMessage().contains("--model=/no/such/model is neither"));
+  }
+
+  @Test
+  public void aTruncatedOnnxFileIsAClearErrorAtLoad() throws Exception {
+    Path dir = tmp.newFolder("truncated-onnx").toPath();
+    Path source = ModelFamilies.onnx(ModelFamilies.e5Small());
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(source)) {
+      java.nio.file.Files.write(dir.resolve("model.onnx"), in.readNBytes(40 << 20)); // 40 of its 133 MB
+    }
+    java.nio.file.Files.copy(ModelFamilies.e5Small().resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+    java.io.UncheckedIOException e = org.junit.Assert.assertThrows(java.io.UncheckedIOException.class,
+        () -> ModelLoader.builder().model(dir.toString()).device("cpu").build().load());
+    assertTrue(e.getMessage(), e.getMessage().startsWith("Could not load --model=" + dir + ": "));
+    assertTrue(e.getMessage(), e.getMessage().contains("input ended unexpectedly"));
   }
 
   @Test
