@@ -60,8 +60,9 @@ public final class Main {
           return EXIT_OK;
         }
         case "promote" -> {
-          CanaryCommands.promote(rest, OptionSources.parse(rest, System.getenv(), EnqueueOptions.class));
-          return EXIT_OK;
+          CanaryCommands.Promotion p =
+              CanaryCommands.promote(rest, OptionSources.parse(rest, System.getenv(), EnqueueOptions.class));
+          return p.promoted() ? EXIT_OK : ExitCode.CANARY_REFUSED.code();
         }
         case "demo" -> {
           return DemoCommand.run(OptionSources.parse(rest, System.getenv(), DemoOptions.class), Path.of(""));

@@ -258,6 +258,16 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
         + " AND n.model = " + SqlLiteral.of(candidateFingerprint) + " ORDER BY e.artifact_id::text";
   }
 
+  /**
+   * What the model of the fingerprint (both parameters) did with this target's rows: its vectors here, and its
+   * failure records (skipped NULL or blank texts are not failures). For the canary gate's failure rate.
+   */
+  public String attemptsQuery() {
+    return "SELECT (SELECT count(*) FROM " + names.target().quoted() + " WHERE model = ?),"
+        + " (SELECT count(*) FROM " + names.failures().quoted() + " WHERE target_table = " + targetLiteral()
+        + " AND model = ? AND error_class NOT LIKE 'skipped\\_%')";
+  }
+
   /** Copies every vector of {@code canary}'s target into this target, replacing row by row (upserts). */
   public String promoteStatement(EmbeddingTables canary) {
     return "INSERT INTO " + names.target().quoted() + " (" + targetColumns() + ")"

@@ -67,6 +67,29 @@ public final class JobQueue {
 
   /** Records a job whose parameters are pipeline arguments ({@code --name=value}); returns its id. */
   public long enqueue(String queue, List<String> args, int maxAttempts) throws SQLException {
+    return insert(queue, args, maxAttempts, null, "queued", null);
+  }
+
+  /**
+   * Records a job with a decision beside its arguments ({@code params.canary}: a promote's gate report); returns its
+   * id.
+   */
+  public long enqueue(String queue, List<String> args, int maxAttempts, Map<String, Object> decision)
+      throws SQLException {
+    return insert(queue, args, maxAttempts, decision, "queued", null);
+  }
+
+  /**
+   * Records a job that was refused before it ran (a promote the canary gate said no to): status cancelled, with
+   * {@code error} saying why and the decision in {@code params.canary}. Returns its id.
+   */
+  public long recordRefused(String queue, List<String> args, Map<String, Object> decision, String error)
+      throws SQLException {
+    return insert(queue, args, 1, decision, "cancelled", error);
+  }
+
+  private long insert(String queue, List<String> args, int maxAttempts, Map<String, Object> decision, String status,
+      String error) throws SQLException {
     for (String a : args) {
       if (a.toLowerCase().startsWith("--password=")) {
         throw new IllegalArgumentException("a job's parameters never hold a password: use PGPASSWORD or ~/.pgpass on the workers");
@@ -78,11 +101,19 @@ public final class JobQueue {
     try (Connection c = database.connect();
         PreparedStatement ps =
             c.prepareStatement(
-                "INSERT INTO " + TABLE + " (queue, status, params, max_attempts) VALUES (?, 'queued', ?::jsonb, ?)"
-                    + " RETURNING id")) {
+                "INSERT INTO " + TABLE + " (queue, status, params, max_attempts, error, finished_at)"
+                    + " VALUES (?, ?, ?::jsonb, ?, ?, CASE WHEN ? = 'cancelled' THEN now() END) RETURNING id")) {
       ps.setString(1, queue);
-      ps.setString(2, JSON.writeValueAsString(Map.of("args", args)));
-      ps.setInt(3, maxAttempts);
+      ps.setString(2, status);
+      Map<String, Object> params = new java.util.LinkedHashMap<>();
+      params.put("args", args);
+      if (decision != null) {
+        params.put("canary", decision);
+      }
+      ps.setString(3, JSON.writeValueAsString(params));
+      ps.setInt(4, maxAttempts);
+      ps.setString(5, error);
+      ps.setString(6, status);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getLong(1);

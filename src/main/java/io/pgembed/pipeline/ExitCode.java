@@ -14,7 +14,9 @@ public enum ExitCode {
    * The database could not be reached, or refused the connection (password, database name), before anything was
    * read: the message names the host and port. A scheduler may retry later; nothing was changed.
    */
-  DATABASE_UNAVAILABLE(4);
+  DATABASE_UNAVAILABLE(4),
+  /** {@code promote} refused: the canary gate said no (its reasons printed and recorded); nothing was changed. */
+  CANARY_REFUSED(5);
 
   private final int code;
 

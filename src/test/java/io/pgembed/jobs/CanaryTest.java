@@ -98,6 +98,8 @@ public class CanaryTest {
 
     CanaryCommands.Report report = CanaryCommands.report(parse(CanaryReportOptions.class, url, "--device=cpu",
         "--sourceTable=artifacts", "--canaryModel=" + candidate));
+    assertTrue("same weights, other pooling: the drift gate applies", report.sameWeights());
+    assertTrue(report.verdict().reasons().toString(), !report.verdict().pass());
     assertEquals(expected.size(), report.rows());
     assertEquals(20, report.probes());
     assertTrue(report.meanOverlap() > 0 && report.meanOverlap() <= 1);
@@ -121,8 +123,11 @@ public class CanaryTest {
     });
     watcher.start();
     String[] promoteArgs = {url, "--device=cpu", "--sourceTable=artifacts", "--canaryModel=" + candidate, "--queue=rollout",
-        "--retries=1"};
-    long job = CanaryCommands.promote(promoteArgs, parse(EnqueueOptions.class, promoteArgs));
+        "--retries=1", "--force"};
+    // CLS against mean pooling of the same weights drifts far beyond the gate: only --force switches.
+    CanaryCommands.Promotion promotion = CanaryCommands.promote(promoteArgs, parse(EnqueueOptions.class, promoteArgs));
+    assertTrue(promotion.promoted() && promotion.forced());
+    long job = promotion.jobId();
     String candidateFp;
     try (Connection c = DriverManager.getConnection(db);
         ResultSet rs = c.createStatement().executeQuery("SELECT DISTINCT model FROM artifacts_embeddings_canary")) {

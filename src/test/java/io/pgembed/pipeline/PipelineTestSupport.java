@@ -45,7 +45,7 @@ public final class PipelineTestSupport {
    * Runs the launcher in this JVM: its exit code, what it printed (without the test server's own log lines, which
    * share this process's output), and everything printed.
    */
-  static String[] launch(String... args) {
+  public static String[] launch(String... args) {
     PrintStream out = System.out;
     PrintStream err = System.err;
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
