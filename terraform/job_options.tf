@@ -45,9 +45,21 @@ variable "target_table" {
 }
 
 variable "embedding_column" {
-  description = "--embeddingColumn: the target's vector column, real[] or pgvector's vector(384)."
+  description = "--embeddingColumn: the target's vector column, real[] or pgvector's vector(384) / halfvec(384)."
   type        = string
   default     = "embedding"
+}
+
+variable "vector_type" {
+  description = "--vectorType: the vector column's type when the job creates the target: real[], vector or halfvec (pgvector, which this module's PostgreSQL has). null: an existing target's type, real[] for a new one (set \"vector\" for a new deployment)."
+  type        = string
+  default     = null
+}
+
+variable "hnsw_index" {
+  description = "--hnswIndex: after a complete batch run, build an HNSW cosine index on a pgvector target that has none (search then answers through it)."
+  type        = bool
+  default     = false
 }
 
 variable "failures_table" {

@@ -19,6 +19,8 @@ locals {
     textColumn               = var.text_column
     targetTable              = var.target_table
     embeddingColumn          = var.embedding_column
+    vectorType               = var.vector_type
+    hnswIndex                = var.hnsw_index
     failuresTable            = var.failures_table
     model                    = var.model
     device                   = var.device

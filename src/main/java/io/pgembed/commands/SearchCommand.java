@@ -53,7 +53,8 @@ public final class SearchCommand {
     return hits;
   }
 
-  static List<Hit> search(SearchOptions o, float[] query, String fingerprint) throws SQLException {
+  /** Searches with a query vector already computed by the same model, without printing: the top hits, best first. */
+  public static List<Hit> search(SearchOptions o, float[] query, String fingerprint) throws SQLException {
     if (o.getTop() < 1) {
       throw new BadInputException("--top must be >= 1, but was " + o.getTop());
     }

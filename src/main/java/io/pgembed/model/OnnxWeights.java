@@ -33,6 +33,8 @@ public final class OnnxWeights {
   private static final int ATTRIBUTE_TENSOR = 5;
   private static final int TENSOR_INT64_DATA = 7;
   private static final int ONNX_INT64 = 7;
+  private static final int ONNX_UINT8 = 2;
+  private static final int ONNX_INT8 = 3;
   private static final int NODE_NAME = 3;
   private static final int NODE_OP_TYPE = 4;
   private static final int TENSOR_DIMS = 1;
@@ -63,6 +65,7 @@ public final class OnnxWeights {
     Map<String, String> matMulWeightToParam = new HashMap<>();
     Map<String, Long> constants = new HashMap<>();
     List<List<String>> attentionShapes = new ArrayList<>();
+    int quantized = 0;
     boolean sawGraph = false;
     while (true) {
       int tag = model.readTag();
@@ -80,10 +83,13 @@ public final class OnnxWeights {
         switch (fieldOf(gtag)) {
           case GRAPH_INITIALIZER -> {
             int tlimit = model.pushLimit(model.readRawVarint32());
-            WeightTensor t = readTensor(model, source);
+            int[] dataType = new int[1];
+            WeightTensor t = readTensor(model, source, dataType);
             model.popLimit(tlimit);
             if (t != null) {
               initializers.put(t.name(), t);
+            } else if (dataType[0] == ONNX_INT8 || dataType[0] == ONNX_UINT8) {
+              quantized++;
             }
           }
           case GRAPH_NODE -> {
@@ -95,6 +101,10 @@ public final class OnnxWeights {
         }
       }
       model.popLimit(limit);
+    }
+    if (quantized > 0) {
+      throw new IOException(source + " is a quantized export (" + quantized + " int8 weight tensors), which this"
+          + " encoder does not run: use the model's fp32 model.onnx (or its model.safetensors)");
     }
     if (!sawGraph || initializers.isEmpty()) {
       throw new IOException(source + " is not an ONNX model with fp32 initializers");
@@ -205,7 +215,8 @@ public final class OnnxWeights {
     return value;
   }
 
-  private static WeightTensor readTensor(CodedInputStream in, String source) throws IOException {
+  /** An fp32 tensor, or null for another type ({@code dataTypeOut[0]} says which). */
+  private static WeightTensor readTensor(CodedInputStream in, String source, int[] dataTypeOut) throws IOException {
     List<Long> dims = new ArrayList<>(2);
     int dataType = 0;
     String name = null;
@@ -245,6 +256,7 @@ public final class OnnxWeights {
         default -> in.skipField(tag);
       }
     }
+    dataTypeOut[0] = dataType;
     if (dataType != ONNX_FLOAT) {
       return null;
     }

@@ -114,6 +114,32 @@ public class WeightsTest {
   }
 
   @Test
+  public void aQuantizedOnnxExportIsRefusedWithTheFix() throws Exception {
+    // A ModelProto whose graph has an fp32 and an int8 initializer, written with protobuf's wire format.
+    java.io.ByteArrayOutputStream graph = new java.io.ByteArrayOutputStream();
+    com.google.protobuf.CodedOutputStream g = com.google.protobuf.CodedOutputStream.newInstance(graph);
+    for (int[] t : new int[][] {{1, 4}, {3, 1}}) { // (data type, bytes per element): FLOAT, INT8
+      java.io.ByteArrayOutputStream tensor = new java.io.ByteArrayOutputStream();
+      com.google.protobuf.CodedOutputStream w = com.google.protobuf.CodedOutputStream.newInstance(tensor);
+      w.writeInt64(1, 2); // dims
+      w.writeInt32(2, t[0]); // data_type
+      w.writeString(8, t[0] == 1 ? "encoder.layer.0.output.LayerNorm.bias" : "onnx::MatMulInteger_7");
+      w.writeByteArray(9, new byte[2 * t[1]]); // raw_data
+      w.flush();
+      g.writeByteArray(5, tensor.toByteArray()); // GraphProto.initializer
+    }
+    g.flush();
+    java.io.ByteArrayOutputStream model = new java.io.ByteArrayOutputStream();
+    com.google.protobuf.CodedOutputStream m = com.google.protobuf.CodedOutputStream.newInstance(model);
+    m.writeByteArray(7, graph.toByteArray()); // ModelProto.graph
+    m.flush();
+    java.io.IOException e = org.junit.Assert.assertThrows(java.io.IOException.class,
+        () -> OnnxWeights.read(new java.io.ByteArrayInputStream(model.toByteArray()), "model_quantized.onnx"));
+    assertTrue(e.getMessage(), e.getMessage().equals("model_quantized.onnx is a quantized export (1 int8 weight"
+        + " tensors), which this encoder does not run: use the model's fp32 model.onnx (or its model.safetensors)"));
+  }
+
+  @Test
   public void aTruncatedOnnxFileIsAClearErrorAtLoad() throws Exception {
     Path dir = tmp.newFolder("truncated-onnx").toPath();
     Path source = ModelFamilies.onnx(ModelFamilies.e5Small());
