@@ -117,6 +117,10 @@ public final class Preflight {
     if (o.getContinuous()) {
       RunOptions.pollInterval(o); // a bad duration is named before anything runs
       RunOptions.pruneInterval(o);
+      if (o.getHnswIndex()) {
+        LOG.warn("--hnswIndex is built after a complete batch run, and a continuous run never completes: no index"
+            + " is built. Run once without --continuous (it builds the index, then later upserts keep it current)");
+      }
     }
     TableOptions.vectorType(o); // a bad --vectorType is named before anything connects
     Database database = DatabaseOptions.database(o);
