@@ -187,17 +187,7 @@ public final class OnnxWeights {
         int t = in.readTag();
         switch (fieldOf(t)) {
           case TENSOR_DATA_TYPE -> dataType = in.readInt32();
-          case TENSOR_INT64_DATA -> {
-            if (wireTypeOf(t) == 2) {
-              int pl = in.pushLimit(in.readRawVarint32());
-              while (!in.isAtEnd()) {
-                values.add(in.readInt64());
-              }
-              in.popLimit(pl);
-            } else {
-              values.add(in.readInt64());
-            }
-          }
+          case TENSOR_INT64_DATA -> readRepeated(in, t, values, CodedInputStream::readInt64);
           case TENSOR_RAW_DATA -> {
             ByteBuffer raw = in.readByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             while (raw.remaining() >= 8) {
@@ -226,32 +216,14 @@ public final class OnnxWeights {
     while (!in.isAtEnd()) {
       int tag = in.readTag();
       switch (fieldOf(tag)) {
-        case TENSOR_DIMS -> {
-          if (wireTypeOf(tag) == 2) {
-            int l = in.pushLimit(in.readRawVarint32());
-            while (!in.isAtEnd()) {
-              dims.add(in.readInt64());
-            }
-            in.popLimit(l);
-          } else {
-            dims.add(in.readInt64());
-          }
-        }
+        case TENSOR_DIMS -> readRepeated(in, tag, dims, CodedInputStream::readInt64);
         case TENSOR_DATA_TYPE -> dataType = in.readInt32();
         case TENSOR_NAME -> name = in.readStringRequireUtf8();
         case TENSOR_RAW_DATA -> raw = in.readByteBuffer();
         case TENSOR_DATA_LOCATION -> external = in.readEnum() == 1;
         case TENSOR_FLOAT_DATA -> {
           floats = floats == null ? new ArrayList<>() : floats;
-          if (wireTypeOf(tag) == 2) {
-            int l = in.pushLimit(in.readRawVarint32());
-            while (!in.isAtEnd()) {
-              floats.add(in.readFloat());
-            }
-            in.popLimit(l);
-          } else {
-            floats.add(in.readFloat());
-          }
+          readRepeated(in, tag, floats, CodedInputStream::readFloat);
         }
         default -> in.skipField(tag);
       }
@@ -279,6 +251,24 @@ public final class OnnxWeights {
       data = new float[0];
     }
     return new WeightTensor(name, shape, data);
+  }
+
+  /** One value of a scalar type. */
+  private interface Scalar<T> {
+    T read(CodedInputStream in) throws IOException;
+  }
+
+  /** A repeated scalar field's values at {@code tag}: packed (one length-delimited run) or one value. */
+  private static <T> void readRepeated(CodedInputStream in, int tag, List<T> into, Scalar<T> one) throws IOException {
+    if (wireTypeOf(tag) == 2) {
+      int l = in.pushLimit(in.readRawVarint32());
+      while (!in.isAtEnd()) {
+        into.add(one.read(in));
+      }
+      in.popLimit(l);
+    } else {
+      into.add(one.read(in));
+    }
   }
 
   private static int fieldOf(int tag) {

@@ -128,7 +128,7 @@ public class GuardsTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> PipelineTestSupport.prepare(options(db, "--sourceTable=artifacts")));
     assertEquals(
-        "artifacts_embeddings.embedding has type text; it must be real[] or pgvector's vector(d)", e.getMessage());
+        "artifacts_embeddings.embedding has type text; it must be real[], or pgvector's vector(d) or halfvec(d)", e.getMessage());
     assertEquals(0, count(db, "SELECT count(*) FROM artifacts_embeddings"));
   }
 
