@@ -14,10 +14,13 @@ import java.util.Map;
  */
 public final class TextTokenizer implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
+  /** The same tokenizer without truncation or special tokens: a whole text's tokens and their offsets. */
+  private final HuggingFaceTokenizer whole;
   private final int maxLength;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer, int maxLength) {
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, HuggingFaceTokenizer whole, int maxLength) {
     this.tokenizer = tokenizer;
+    this.whole = whole;
     this.maxLength = maxLength;
   }
 
@@ -33,7 +36,10 @@ public final class TextTokenizer implements AutoCloseable {
             "padding", "false",
             "maxLength", Integer.toString(maxLength),
             "modelMaxLength", Integer.toString(maxLength));
-    return new TextTokenizer(HuggingFaceTokenizer.newInstance(tokenizerJson, options), maxLength);
+    byte[] json = tokenizerJson.readAllBytes();
+    Map<String, String> untruncated = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
+    return new TextTokenizer(HuggingFaceTokenizer.newInstance(new java.io.ByteArrayInputStream(json), options),
+        HuggingFaceTokenizer.newInstance(new java.io.ByteArrayInputStream(json), untruncated), maxLength);
   }
 
   public int maxLength() {
@@ -53,8 +59,42 @@ public final class TextTokenizer implements AutoCloseable {
     return tokenize(List.of(text)).get(0);
   }
 
+  /**
+   * The character spans ({@code [start, end)} in the Java string, UTF-16 indices) of every token of {@code text},
+   * untruncated and without special tokens: what chunking cuts on. Tokens of no characters (none in BERT's
+   * vocabularies) are left out.
+   */
+  public int[][] tokenSpans(String text) {
+    Encoding e = whole.encode(text, false, false);
+    ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+    // The native tokenizer's offsets count Unicode code points; a Java string counts UTF-16 units.
+    boolean bmp = text.codePointCount(0, text.length()) == text.length();
+    int[][] out = new int[spans.length][];
+    int n = 0;
+    for (ai.djl.huggingface.tokenizers.jni.CharSpan span : spans) {
+      if (span == null || span.getEnd() <= span.getStart()) {
+        continue;
+      }
+      int start = bmp ? span.getStart() : text.offsetByCodePoints(0, span.getStart());
+      int end = bmp ? span.getEnd() : text.offsetByCodePoints(0, span.getEnd());
+      out[n++] = new int[] {start, end};
+    }
+    return java.util.Arrays.copyOf(out, n);
+  }
+
+  /** Tokens {@code text} has untruncated, special tokens left out. */
+  public int countWhole(String text) {
+    return whole.encode(text, false, false).getIds().length;
+  }
+
+  /** The special tokens the model's tokenization adds around every text ([CLS] and [SEP] for BERT: 2). */
+  public int specialTokens() {
+    return tokenize("").length();
+  }
+
   @Override
   public void close() {
+    whole.close();
     tokenizer.close();
   }
 }
