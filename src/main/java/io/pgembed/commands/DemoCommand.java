@@ -3,6 +3,7 @@ package io.pgembed.commands;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.ModelOptions;
+import io.pgembed.options.TableOptions;
 import io.pgembed.options.DemoOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
 import io.pgembed.pipeline.RunReport;
@@ -15,15 +16,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
  * {@code demo}: starts an embedded PostgreSQL (zonky; as root it runs the server as an unprivileged user), loads
- * this project's own sources and docs as artifacts, embeds them with the real pipeline, then runs semantic
- * searches and prints the top hits. Needs no database of your own.
+ * this project's own sources and docs as artifacts (one row per file, most of them far longer than the model's 256
+ * tokens), embeds them with the real pipeline in token-exact chunks ({@code --chunking=tokens}), then runs semantic searches and prints the best chunk of each of the top files. Needs no database of
+ * your own.
  */
 public final class DemoCommand {
   static final List<String> QUERIES =
@@ -31,27 +36,26 @@ public final class DemoCommand {
           "how is the database password kept out of logs and options?",
           "split a failing batch in halves so one bad row cannot fail the others",
           "read the weights from the ONNX file without an ONNX library");
-  private static final int LINES_PER_CHUNK = 12; // about 256 tokens of Java
 
   private DemoCommand() {}
 
   public static int run(DemoOptions o, Path projectRoot) throws Exception {
-    List<String[]> chunks = corpus(projectRoot);
-    if (chunks.isEmpty()) {
+    List<String[]> files = corpus(projectRoot);
+    if (files.isEmpty()) {
       throw new BadInputException(
           "demo loads this project's sources as its corpus: run it from the project root (no src/ or README.md in "
               + projectRoot.toAbsolutePath() + ")");
     }
-    System.out.printf("Starting an embedded PostgreSQL and loading %d chunks of this project's files ...%n", chunks.size());
+    System.out.printf("Starting an embedded PostgreSQL and loading %d of this project's files ...%n", files.size());
     try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
       String url = pg.getJdbcUrl("postgres", "postgres");
       try (Connection c = pg.getPostgresDatabase().getConnection();
           Statement s = c.createStatement()) {
         s.execute("CREATE TABLE artifacts (id bigserial PRIMARY KEY, path text NOT NULL, content text)");
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO artifacts (path, content) VALUES (?, ?)")) {
-          for (String[] chunk : chunks) {
-            ps.setString(1, chunk[0]);
-            ps.setString(2, chunk[1]);
+          for (String[] file : files) {
+            ps.setString(1, file[0]);
+            ps.setString(2, file[1]);
             ps.addBatch();
           }
           ps.executeBatch();
@@ -59,31 +63,44 @@ public final class DemoCommand {
       }
       o.setJdbcUrl(url);
       o.setSourceTable("artifacts");
+      o.setChunking("tokens"); // the files are documents, most of them far longer than the model's limit
       RunReport report = EmbeddingPipeline.run(o);
       if (report.status() != RunStatus.COMPLETE) {
         return RunCommand.exitCode(report);
       }
-      List<String> queries = o.getQuery() == null ? QUERIES : List.of(o.getQuery());
-      // The demo's rows are file chunks: search a view whose text starts with the chunk's path.
-      try (Connection c = pg.getPostgresDatabase().getConnection();
-          Statement s = c.createStatement()) {
-        s.execute("CREATE VIEW artifact_hits AS SELECT id, '[' || path || '] ' || content AS content FROM artifacts");
+      if (report.metrics().chunks() > 0) {
+        System.out.printf("%nChunked %d files into %d chunks (%.1f per file; %d of %d tokens covered), one vector"
+            + " each, in %s.%n", report.metrics().documents(), report.metrics().chunks(),
+            report.meanChunksPerDocument(), report.metrics().coveredTokens(), report.metrics().sourceTokens(),
+            TableOptions.tableNames(o).target());
       }
-      o.setSourceQuery("SELECT id, content FROM artifact_hits");
-      o.setTargetTable("artifacts_embeddings");
+      List<String> queries = o.getQuery() == null ? QUERIES : List.of(o.getQuery());
+      Map<String, String> paths = new HashMap<>();
+      try (Connection c = pg.getPostgresDatabase().getConnection();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT id::text, path FROM artifacts")) {
+        while (rs.next()) {
+          paths.put(rs.getString(1), rs.getString(2));
+        }
+      }
       try (EmbeddingModel model = ModelOptions.loaderOf(o).load();
           EmbeddingPredictor p = model.newPredictor()) {
         for (String q : queries) {
-          o.setQuery(q);
-          System.out.println();
-          SearchCommand.run(o, model, p);
+          List<SearchCommand.Hit> hits =
+              SearchCommand.search(o, p.embedTexts(List.of(q))[0], model.fingerprint().toString());
+          System.out.printf("%nTop %d for \"%s\":%n", hits.size(), q);
+          for (int i = 0; i < hits.size(); i++) {
+            SearchCommand.Hit h = hits.get(i);
+            System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), paths.get(h.id()),
+                SearchCommand.snippet(h.text()));
+          }
         }
       }
       return RunCommand.exitCode(report);
     }
   }
 
-  /** (path:line, text) chunks of README.md, pipelines/, runners/ and src/main. */
+  /** (path, text) of README.md and the files of pipelines/, runners/ and src/main: whole files, as documents. */
   static List<String[]> corpus(Path root) throws IOException {
     List<Path> files = new ArrayList<>();
     for (String dir : new String[] {"README.md", "pipelines", "runners", "src/main"}) {
@@ -96,21 +113,18 @@ public final class DemoCommand {
         }
       }
     }
-    List<String[]> chunks = new ArrayList<>();
+    List<String[]> texts = new ArrayList<>();
     for (Path f : files) {
-      List<String> lines;
+      String text;
       try {
-        lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        text = Files.readString(f, StandardCharsets.UTF_8);
       } catch (MalformedInputException e) {
         continue; // not text
       }
-      for (int start = 0; start < lines.size(); start += LINES_PER_CHUNK) {
-        String text = String.join("\n", lines.subList(start, Math.min(lines.size(), start + LINES_PER_CHUNK)));
-        if (!text.isBlank()) {
-          chunks.add(new String[] {root.relativize(f) + ":" + (start + 1), text});
-        }
+      if (!text.isBlank()) {
+        texts.add(new String[] {root.relativize(f).toString(), text});
       }
     }
-    return chunks;
+    return texts;
   }
 }

@@ -18,7 +18,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * {@code search --query=... --top=K}: embeds the query with the same model and prints the K stored rows nearest by
@@ -118,18 +117,29 @@ public final class SearchCommand {
    */
   private static List<Hit> scan(Connection c, EmbeddingTables tables, float[] query, String fingerprint, int top)
       throws SQLException {
-    PriorityQueue<Hit> best = new PriorityQueue<>(Comparator.comparingDouble(Hit::score));
+    // The best hit per document (a chunked target has many vectors per document): at most top entries.
+    List<Hit> best = new ArrayList<>(top + 1);
     c.setAutoCommit(false); // a cursor, not the whole table in memory
     try (Statement s = c.createStatement()) {
       s.setFetchSize(1000);
       try (ResultSet rs = s.executeQuery(tables.searchQuery(fingerprint))) {
         while (rs.next()) {
           double score = cosine(query, parseVector(rs.getString(2)));
-          if (best.size() < top || score > best.peek().score()) {
-            best.add(new Hit(rs.getString(1), score, rs.getString(3)));
-            if (best.size() > top) {
-              best.poll();
+          String id = rs.getString(1);
+          int same = -1;
+          int worst = -1;
+          for (int i = 0; i < best.size(); i++) {
+            same = best.get(i).id().equals(id) ? i : same;
+            worst = worst < 0 || best.get(i).score() < best.get(worst).score() ? i : worst;
+          }
+          if (same >= 0) {
+            if (score > best.get(same).score()) {
+              best.set(same, new Hit(id, score, rs.getString(3)));
             }
+          } else if (best.size() < top) {
+            best.add(new Hit(id, score, rs.getString(3)));
+          } else if (score > best.get(worst).score()) {
+            best.set(worst, new Hit(id, score, rs.getString(3)));
           }
         }
       }

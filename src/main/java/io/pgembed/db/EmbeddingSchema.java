@@ -104,6 +104,16 @@ public final class EmbeddingSchema {
               + " convert the column (ALTER TABLE " + target + " ALTER COLUMN " + embeddingColumn + " TYPE "
               + requested.declaration(dimension) + ")");
     }
+    boolean holdsChunks = columnTypeOrNull(c, target, "chunk_seq") != null;
+    if (n.chunked() && !holdsChunks) {
+      throw new IllegalArgumentException("--chunking=tokens needs a target of chunks, but " + target + " has one"
+          + " vector per row (no chunk_seq column): leave --targetTable out (chunks go to " + n.source()
+          + "_chunks) or name a new table");
+    }
+    if (!n.chunked() && holdsChunks) {
+      throw new IllegalArgumentException(target + " holds chunks (it has chunk_seq): pass --chunking=tokens to"
+          + " keep it current, or name another --targetTable for one vector per row");
+    }
     // vector(384): the declared dimension must match the model's, checked before anything is read.
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\w+\\((\\d+)\\)").matcher(declared);
     if (m.matches() && Integer.parseInt(m.group(1)) != dimension) {

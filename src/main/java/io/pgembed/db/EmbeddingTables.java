@@ -64,6 +64,19 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   }
 
   String createTargetStatement(String idCastType, String vectorDeclaration) {
+    if (names.chunked()) {
+      return "CREATE TABLE IF NOT EXISTS " + names.target().quoted() + " ("
+          + "artifact_id " + idCastType + " NOT NULL, "
+          + "chunk_seq integer NOT NULL, "
+          + "chunk_count integer NOT NULL, "
+          + "chunk_start integer NOT NULL, "
+          + "chunk_end integer NOT NULL, "
+          + names.embeddingColumn().quoted() + " " + vectorDeclaration + " NOT NULL, "
+          + "model text NOT NULL, "
+          + "content_sha256 bytea, "
+          + "embedded_at timestamptz NOT NULL DEFAULT now(), "
+          + "PRIMARY KEY (artifact_id, chunk_seq))";
+    }
     return "CREATE TABLE IF NOT EXISTS " + names.target().quoted() + " ("
         + "artifact_id " + idCastType + " PRIMARY KEY, "
         + names.embeddingColumn().quoted() + " " + vectorDeclaration + " NOT NULL, "
@@ -122,13 +135,18 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     String text = "s." + names.textColumn().quoted();
     String sha = "sha256(convert_to(" + text + "::text, 'UTF8'))";
     String readAt = readAtMicros > 0 ? "CAST(" + readAtMicros + " AS bigint)" : READ_AT;
+    // A row needs its vector; a chunked document needs every one of its chunks, of this model and this text.
+    String stale = names.chunked()
+        ? "NOT EXISTS (SELECT 1 FROM " + names.target().quoted() + " e WHERE e.artifact_id = " + id
+            + " AND e.model = " + fp + " AND e.content_sha256 = " + sha + " HAVING count(*) = min(e.chunk_count))"
+        : "(e.artifact_id IS NULL OR e.model IS DISTINCT FROM " + fp + " OR e.content_sha256 IS DISTINCT FROM " + sha
+            + ")";
     return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha, " + readAt + " AS read_at"
         + " FROM " + names.sourceRelation() + " s"
-        + " LEFT JOIN " + names.target().quoted() + " e ON e.artifact_id = " + id
+        + (names.chunked() ? "" : " LEFT JOIN " + names.target().quoted() + " e ON e.artifact_id = " + id)
         + " LEFT JOIN " + names.failures().quoted() + " f ON f.target_table = " + targetLiteral()
         + " AND f.artifact_id = " + id + "::text AND f.model = " + fp
-        + " WHERE (e.artifact_id IS NULL OR e.model IS DISTINCT FROM " + fp
-        + " OR e.content_sha256 IS DISTINCT FROM " + sha + ")"
+        + " WHERE " + stale
         + " AND (f.artifact_id IS NULL OR f.attempts < " + maxAttempts
         + " OR f.content_sha256 IS DISTINCT FROM " + sha + ")"
         + (samplePercent < 100 ? " AND " + sampleCondition(id, samplePercent) : "")
@@ -187,11 +205,45 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
 
   /** Upserts one vector and clears the row's earlier failures, in one statement. Parameters: id, id, vector, model, sha. */
   public String upsertStatement(EmbeddingSchema.Layout layout) {
+    if (names.chunked()) {
+      return chunkUpsertStatement(layout);
+    }
     return "WITH cleared AS (DELETE FROM " + names.failures().quoted() + " WHERE target_table = " + targetLiteral()
         + " AND artifact_id = ?)"
         + " INSERT INTO " + names.target().quoted() + " (" + targetColumns() + ")"
         + " VALUES (CAST(? AS " + layout.idCastType() + "), " + vectorParameter(layout.vectorType()) + ", ?, ?, now())"
         + onConflictReplace();
+  }
+
+  /**
+   * Upserts one chunk's vector and removes the document's chunks past its new count (a document that shrank leaves
+   * no stale chunks). A document's failure record stays until all its chunks are current
+   * ({@link #clearCompletedFailuresStatement}): chunks of one document succeed and fail in any order. Parameters:
+   * id, chunk count, id, chunk seq, chunk count, start, end, vector, model, sha.
+   */
+  private String chunkUpsertStatement(EmbeddingSchema.Layout layout) {
+    String vector = names.embeddingColumn().quoted();
+    String idParam = "CAST(? AS " + layout.idCastType() + ")";
+    return "WITH shrunk AS (DELETE FROM " + names.target().quoted() + " WHERE artifact_id = " + idParam
+        + " AND chunk_seq >= ?)"
+        + " INSERT INTO " + names.target().quoted() + " (artifact_id, chunk_seq, chunk_count, chunk_start, chunk_end, "
+        + vector + ", model, content_sha256, embedded_at)"
+        + " VALUES (" + idParam + ", ?, ?, ?, ?, " + vectorParameter(layout.vectorType()) + ", ?, ?, now())"
+        + " ON CONFLICT (artifact_id, chunk_seq) DO UPDATE SET chunk_count = EXCLUDED.chunk_count,"
+        + " chunk_start = EXCLUDED.chunk_start, chunk_end = EXCLUDED.chunk_end, " + vector + " = EXCLUDED." + vector
+        + ", model = EXCLUDED.model, content_sha256 = EXCLUDED.content_sha256, embedded_at = EXCLUDED.embedded_at";
+  }
+
+  /**
+   * With chunks: removes the failure records of documents whose chunks are now all there, of the failed model and
+   * the document's current text (run before and after each run).
+   */
+  public String clearCompletedFailuresStatement(String idCastType) {
+    String id = "s." + names.idColumn().quoted();
+    return "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral()
+        + " AND EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE " + id + " = CAST(f.artifact_id AS "
+        + idCastType + ") AND EXISTS (SELECT 1 FROM " + names.target().quoted() + " e WHERE e.artifact_id = " + id
+        + " AND e.model = f.model AND e.content_sha256 = " + shaOfSource() + " HAVING count(*) = min(e.chunk_count)))";
   }
 
   /**
@@ -220,6 +272,13 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
 
   /** The stored vectors of {@code fingerprint} with their rows' text: id, vector as text, the first 500 characters. */
   public String searchQuery(String fingerprint) {
+    if (names.chunked()) {
+      // The chunk's own text, from its offsets in the current text (chunks of an older text are left out).
+      return "SELECT e.artifact_id::text, e." + names.embeddingColumn().quoted() + "::text, " + excerpt("e")
+          + " FROM " + names.target().quoted() + " e JOIN " + names.sourceRelation() + " s ON s."
+          + names.idColumn().quoted() + " = e.artifact_id AND e.content_sha256 = " + shaOfSource()
+          + " WHERE e.model = " + SqlLiteral.of(fingerprint);
+    }
     return "SELECT e.artifact_id::text, e." + names.embeddingColumn().quoted() + "::text, left(s."
         + names.textColumn().quoted() + "::text, 500)"
         + " FROM " + names.target().quoted() + " e JOIN " + names.sourceRelation() + " s ON s."
@@ -237,6 +296,16 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
       throw new IllegalArgumentException("nearestQuery needs a pgvector column; real[] is scanned (searchQuery)");
     }
     String vector = names.embeddingColumn().quoted();
+    if (names.chunked()) {
+      // The nearest chunks (10 per hit asked for, at least 100), the best per document, the k best documents.
+      return "SELECT n.artifact_id::text, 1 - n.distance, " + excerpt("n") + " FROM (SELECT DISTINCT ON"
+          + " (c.artifact_id) c.* FROM (SELECT e.artifact_id, e.chunk_start, e.chunk_end, e.content_sha256, e."
+          + vector + " <=> " + vectorParameter(type) + " AS distance FROM " + names.target().quoted() + " e"
+          + " WHERE e.model = " + SqlLiteral.of(fingerprint) + " ORDER BY distance LIMIT " + Math.max(100, top * 10)
+          + ") c ORDER BY c.artifact_id, c.distance) n"
+          + " JOIN " + names.sourceRelation() + " s ON s." + names.idColumn().quoted() + " = n.artifact_id"
+          + " AND n.content_sha256 = " + shaOfSource() + " ORDER BY n.distance LIMIT " + top;
+    }
     return "SELECT n.artifact_id::text, 1 - n.distance, left(s." + names.textColumn().quoted() + "::text, 500)"
         + " FROM (SELECT e.artifact_id, e." + vector + " <=> " + vectorParameter(type) + " AS distance"
         + " FROM " + names.target().quoted() + " e WHERE e.model = " + SqlLiteral.of(fingerprint)
@@ -300,6 +369,16 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
   /** A float4[] parameter (sent binary) as the column's type: pgvector casts real[] to vector and halfvec. */
   static String vectorParameter(VectorType type) {
     return type.pgvector() ? "CAST(CAST(? AS real[]) AS " + type.sqlName() + ")" : "CAST(? AS real[])";
+  }
+
+  /** A chunk's text from its code-point offsets in the source row {@code s}: the first 500 characters. */
+  private String excerpt(String chunk) {
+    return "left(substr(s." + names.textColumn().quoted() + "::text, " + chunk + ".chunk_start + 1, " + chunk
+        + ".chunk_end - " + chunk + ".chunk_start), 500)";
+  }
+
+  private String shaOfSource() {
+    return "sha256(convert_to(s." + names.textColumn().quoted() + "::text, 'UTF8'))";
   }
 
   private String targetColumns() {

@@ -17,8 +17,14 @@ public record TableNames(
     String sourceQuery,
     SqlIdentifier target,
     SqlIdentifier embeddingColumn,
-    SqlIdentifier failures)
+    SqlIdentifier failures,
+    boolean chunked)
     implements Serializable {
+
+  public TableNames(SqlIdentifier source, SqlIdentifier idColumn, SqlIdentifier textColumn, String sourceQuery,
+      SqlIdentifier target, SqlIdentifier embeddingColumn, SqlIdentifier failures) {
+    this(source, idColumn, textColumn, sourceQuery, target, embeddingColumn, failures, false);
+  }
 
   /** Checks each name; {@code targetTable} null means {@code <sourceTable>_embeddings}. */
   public static TableNames of(
@@ -38,9 +44,18 @@ public record TableNames(
         SqlIdentifier.table(failuresTable, "--failuresTable"));
   }
 
+  /**
+   * The same names for chunks (--chunking=tokens): one target row per (artifact_id, chunk_seq);
+   * {@code defaultTarget} (no --targetTable given) becomes {@code <sourceTable>_chunks}.
+   */
+  public TableNames chunked(boolean defaultTarget) {
+    return new TableNames(source, idColumn, textColumn, sourceQuery,
+        defaultTarget ? source.withSuffix("_chunks") : target, embeddingColumn, failures, true);
+  }
+
   /** The same tables with another target: a canary's shadow table. */
   public TableNames withTarget(SqlIdentifier newTarget) {
-    return new TableNames(source, idColumn, textColumn, sourceQuery, newTarget, embeddingColumn, failures);
+    return new TableNames(source, idColumn, textColumn, sourceQuery, newTarget, embeddingColumn, failures, chunked);
   }
 
   /** The candidate's vectors during a canary rollout: {@code <target>_canary}. */

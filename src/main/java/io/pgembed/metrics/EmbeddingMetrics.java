@@ -48,6 +48,14 @@ public final class EmbeddingMetrics {
    * in rows_failed, with the reason in the failures table).
    */
   public static final Counter VECTORS_REJECTED = Metrics.counter(NAMESPACE, "vectors_rejected");
+  /** Documents (source texts) measured, or cut into chunks with --chunking=tokens. */
+  public static final Counter DOCUMENTS = Metrics.counter(NAMESPACE, "documents");
+  /** Chunks cut from the documents (--chunking=tokens); each is embedded as a row is. */
+  public static final Counter CHUNKS = Metrics.counter(NAMESPACE, "chunks");
+  /** The documents' tokens, untruncated and without special tokens. */
+  public static final Counter SOURCE_TOKENS = Metrics.counter(NAMESPACE, "source_tokens");
+  /** Of those, the tokens some vector covers: all with chunking, the first max length's without. */
+  public static final Counter COVERED_TOKENS = Metrics.counter(NAMESPACE, "covered_tokens");
   /** Microseconds the model spent in forward passes (a JVM's passes take turns): its busy time. */
   public static final Counter MODEL_BUSY_US = Metrics.counter(NAMESPACE, "model_busy_us");
   /** Rows per group that GroupIntoBatches formed, and the time to embed one group. */
@@ -113,9 +121,10 @@ public final class EmbeddingMetrics {
       long rowsRead, long polls, long rowsInFlightSkipped, long rowsEmbedded, long rowsSkipped, long rowsFailed,
       long rowsDeferred, long forwardPasses, long groupSplits, long tokens, long paddedTokens, long truncatedInputs,
       long groups, long groupRows, long groupLatencyMsSum, long modelBusyMicros, long rowsPruned,
-      long vectorsRejected, Map<String, WorkerJvm> workers) {
+      long vectorsRejected, long documents, long chunks, long sourceTokens, long coveredTokens,
+      Map<String, WorkerJvm> workers) {
     public static final Snapshot EMPTY =
-        new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
+        new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());
 
     /** Rows that reached an outcome: embedded, skipped or failed. */
     public long rowsDone() {
@@ -131,7 +140,9 @@ public final class EmbeddingMetrics {
           rowsDeferred + o.rowsDeferred, forwardPasses + o.forwardPasses, groupSplits + o.groupSplits,
           tokens + o.tokens, paddedTokens + o.paddedTokens, truncatedInputs + o.truncatedInputs, groups + o.groups,
           groupRows + o.groupRows, groupLatencyMsSum + o.groupLatencyMsSum, modelBusyMicros + o.modelBusyMicros,
-          rowsPruned + o.rowsPruned, vectorsRejected + o.vectorsRejected, java.util.Collections.unmodifiableMap(jvms));
+          rowsPruned + o.rowsPruned, vectorsRejected + o.vectorsRejected, documents + o.documents,
+          chunks + o.chunks, sourceTokens + o.sourceTokens, coveredTokens + o.coveredTokens,
+          java.util.Collections.unmodifiableMap(jvms));
     }
   }
 
@@ -156,7 +167,8 @@ public final class EmbeddingMetrics {
         c.getOrDefault("truncated_inputs", 0L), c.getOrDefault("group_size.count", 0L),
         c.getOrDefault("group_size.sum", 0L), c.getOrDefault("group_latency_ms.sum", 0L),
         c.getOrDefault("model_busy_us", 0L), c.getOrDefault("rows_pruned", 0L),
-        c.getOrDefault("vectors_rejected", 0L), workers(result));
+        c.getOrDefault("vectors_rejected", 0L), c.getOrDefault("documents", 0L), c.getOrDefault("chunks", 0L),
+        c.getOrDefault("source_tokens", 0L), c.getOrDefault("covered_tokens", 0L), workers(result));
   }
 
   private static Map<String, WorkerJvm> workers(PipelineResult result) {

@@ -32,17 +32,14 @@ public final class TextChunker {
   private TextChunker() {}
 
   public static List<Chunk> chunk(TextTokenizer tokenizer, String text, int chunkTokens, int overlapTokens) {
+    return chunk(tokenizer, text, tokenizer.tokenSpans(text), chunkTokens, overlapTokens);
+  }
+
+  /** The same, with the text's {@link TextTokenizer#tokenSpans} already at hand. */
+  public static List<Chunk> chunk(
+      TextTokenizer tokenizer, String text, int[][] spans, int chunkTokens, int overlapTokens) {
     int specials = tokenizer.specialTokens();
-    int budget = chunkTokens - specials;
-    if (budget < 8) {
-      throw new IllegalArgumentException("--chunkTokens=" + chunkTokens + " leaves " + budget + " tokens of text"
-          + " after the model's " + specials + " special tokens; use at least " + (8 + specials));
-    }
-    if (overlapTokens < 0 || overlapTokens > budget / 2) {
-      throw new IllegalArgumentException("--chunkOverlap must be 0 to half of --chunkTokens' text tokens ("
-          + budget / 2 + "), but was " + overlapTokens);
-    }
-    int[][] spans = tokenizer.tokenSpans(text);
+    int budget = check(tokenizer, chunkTokens, overlapTokens);
     int n = spans.length;
     List<Chunk> out = new ArrayList<>();
     if (n <= budget) {
@@ -69,6 +66,21 @@ public final class TextChunker {
       }
       s = next == e || overlapTokens == 0 ? e : next;
     }
+  }
+
+  /** Checks the sizes (each named in the error); returns the text tokens a chunk holds. */
+  public static int check(TextTokenizer tokenizer, int chunkTokens, int overlapTokens) {
+    int specials = tokenizer.specialTokens();
+    int budget = chunkTokens - specials;
+    if (budget < 8) {
+      throw new IllegalArgumentException("--chunkTokens=" + chunkTokens + " leaves " + budget + " tokens of text"
+          + " after the model's " + specials + " special tokens; use at least " + (8 + specials));
+    }
+    if (overlapTokens < 0 || overlapTokens > budget / 2) {
+      throw new IllegalArgumentException("--chunkOverlap must be 0 to half of --chunkTokens' text tokens ("
+          + budget / 2 + "), but was " + overlapTokens);
+    }
+    return budget;
   }
 
   /** The best cut in {@code [from, to]} (cut before that token): the highest rank, then the latest. */

@@ -59,6 +59,26 @@ public interface TableOptions extends PipelineOptions {
 
   void setHnswIndex(Boolean value);
 
+  @Description(
+      "none (the default: one vector per row, texts truncated at the model's limit) or tokens: long texts cut into"
+          + " token-exact chunks with overlap, one vector per chunk, in <sourceTable>_chunks unless --targetTable.")
+  @Default.String("none")
+  String getChunking();
+
+  void setChunking(String value);
+
+  @Description("With --chunking=tokens: tokens per chunk, special tokens included; 0: the model's maximum length.")
+  @Default.Integer(0)
+  Integer getChunkTokens();
+
+  void setChunkTokens(Integer value);
+
+  @Description("With --chunking=tokens: tokens shared by consecutive chunks; -1: about 10% of --chunkTokens.")
+  @Default.Integer(-1)
+  Integer getChunkOverlap();
+
+  void setChunkOverlap(Integer value);
+
   @Description("Where failed and skipped rows are recorded.")
   @Default.String("embedding_failures")
   String getFailuresTable();
@@ -70,9 +90,21 @@ public interface TableOptions extends PipelineOptions {
     return VectorType.parse(o.getVectorType(), "--vectorType");
   }
 
+  /** --chunking parsed: true for tokens, false for none; anything else is named. */
+  static boolean chunking(TableOptions o) {
+    String v = o.getChunking() == null ? "none" : o.getChunking().strip().toLowerCase(java.util.Locale.ROOT);
+    return switch (v) {
+      case "none" -> false;
+      case "tokens" -> true;
+      default -> throw new IllegalArgumentException(
+          "--chunking=" + o.getChunking() + " is not a chunking mode: use none or tokens");
+    };
+  }
+
   /** The validated names these options give. */
   static TableNames tableNames(TableOptions o) {
-    return TableNames.of(o.getSourceTable(), o.getIdColumn(), o.getTextColumn(), o.getSourceQuery(),
+    TableNames names = TableNames.of(o.getSourceTable(), o.getIdColumn(), o.getTextColumn(), o.getSourceQuery(),
         o.getTargetTable(), o.getEmbeddingColumn(), o.getFailuresTable());
+    return chunking(o) ? names.chunked(o.getTargetTable() == null) : names;
   }
 }

@@ -5,6 +5,7 @@ import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.KeyRange;
 import io.pgembed.db.RowKey;
+import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.read.ArtifactSource;
 import io.pgembed.read.ContinuousSource;
@@ -47,11 +48,13 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
   private final KeyRange keyRange;
   private final long readAtMicros;
   private final int writeBatchSize;
+  private final ChunkTexts chunking;
 
   private EmbedPendingRows(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint,
       EmbedTexts<RowKey> embedding, int partitions, Long minId, Long maxId, Duration pollInterval,
-      int maxRowsPerPoll, Duration pruneInterval, KeyRange keyRange, long readAtMicros, int writeBatchSize) {
+      int maxRowsPerPoll, Duration pruneInterval, KeyRange keyRange, long readAtMicros, int writeBatchSize,
+      ChunkTexts chunking) {
     this.database = database;
     this.tables = tables;
     this.layout = layout;
@@ -66,6 +69,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     this.keyRange = keyRange;
     this.readAtMicros = readAtMicros;
     this.writeBatchSize = writeBatchSize;
+    this.chunking = chunking;
   }
 
   /** The tables as {@link EmbeddingTables#prepare} found them, for the model of {@code fingerprint}. */
@@ -75,7 +79,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
     }
     return new EmbedPendingRows(
-        database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 0, 500);
+        database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 0, 500, null);
   }
 
   /** How the rows are embedded: required. */
@@ -84,7 +88,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("embedding must not be null");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
   }
 
   /** Reads numeric ids in {@code partitions} parallel queries over {@code minId..maxId} (null: one query). */
@@ -93,7 +97,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("readPartitions must be >= 1, but was " + partitions);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
   }
 
   /**
@@ -109,7 +113,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--maxInFlightRows must be >= 0 (0: no bound), but was " + maxRowsPerPoll);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
   }
 
   /**
@@ -121,7 +125,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--pruneInterval must be >= 100 ms, but was " + pruneInterval);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
   }
 
   /** Reads only the pending rows with ids in {@code range}: one wave of a run (see {@code RunController}). */
@@ -130,7 +134,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("range must not be null (KeyRange.ALL: every id)");
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, range, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, range, readAtMicros, writeBatchSize, chunking);
   }
 
   /**
@@ -142,7 +146,16 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("readAtMicros must be >= 0, but was " + readAtMicros);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+  }
+
+  /**
+   * How documents become what the model embeds ({@link ChunkTexts}): chunks, for a target of chunks, or the rows as
+   * they are, measured. Required for a target of chunks; without it rows pass unmeasured.
+   */
+  public EmbedPendingRows withChunking(ChunkTexts chunking) {
+    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
   }
 
   /** Rows per JDBC batch write. */
@@ -151,7 +164,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
     }
     return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize);
+        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
   }
 
   @Override
@@ -167,9 +180,14 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
             : input.apply("Read pending rows", ArtifactSource
                 .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType(), readAtMicros))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
-    EmbedTexts.Result<RowKey> result = rows.apply("Embed", embedding);
-    result.embedded().apply("Write vectors", VectorWriter.vectors(
-        database, tables.upsertStatement(layout), fingerprint, writeBatchSize));
+    if (tables.names().chunked() && chunking == null) {
+      throw new IllegalStateException("a target of chunks needs withChunking(ChunkTexts.of(model, tokens, overlap))");
+    }
+    PCollection<KV<RowKey, String>> texts = chunking == null ? rows : rows.apply("Chunk", chunking);
+    EmbedTexts.Result<RowKey> result = texts.apply("Embed", embedding);
+    result.embedded().apply("Write vectors", tables.names().chunked()
+        ? VectorWriter.chunkVectors(database, tables.upsertStatement(layout), fingerprint, writeBatchSize)
+        : VectorWriter.vectors(database, tables.upsertStatement(layout), fingerprint, writeBatchSize));
     result.failed().apply("Record failures", VectorWriter.failures(
         database, tables.failureStatement(), fingerprint, tables.maxAttempts(), writeBatchSize));
     return result;

@@ -1,6 +1,7 @@
 package io.pgembed.pipeline;
 
 import io.pgembed.db.RowKey;
+import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.model.InjectedFaults;
 import io.pgembed.model.ModelSpec;
@@ -87,7 +88,9 @@ public final class EmbeddingPipeline {
         EmbedPendingRows.from(checked.database(), checked.tables(), checked.layout(), checked.fingerprint())
             .withEmbedding(embedding)
             .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
-            .withWriteBatchSize(o.getWriteBatchSize());
+            .withWriteBatchSize(o.getWriteBatchSize())
+            .withChunking(checked.chunking() == null ? ChunkTexts.measuring(checked.spec())
+                : ChunkTexts.of(checked.spec(), checked.chunking()[0], checked.chunking()[1]));
     return o.getContinuous()
         ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows())
             .withPruning(o.getPruneDeleted() ? RunOptions.pruneInterval(o) : null)

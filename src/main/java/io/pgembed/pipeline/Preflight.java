@@ -7,12 +7,14 @@ import io.pgembed.db.EmbeddingTables;
 import io.pgembed.embed.SharedModels;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.ModelSpec;
+import io.pgembed.model.TextChunker;
 import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.RunOptions;
 import io.pgembed.options.TableOptions;
 import java.sql.Connection;
+import java.util.List;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -40,11 +42,21 @@ public final class Preflight {
    */
   public record Checked(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, ModelSpec spec, EmbeddingModel model,
-      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned)
+      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned, int[] chunking)
       implements AutoCloseable {
 
     public String fingerprint() {
       return model.fingerprint().toString();
+    }
+
+    /** With chunks: drops the failure records of documents now complete (see EmbeddingTables). */
+    public void clearCompletedFailures() throws SQLException {
+      if (tables.names().chunked()) {
+        try (Connection c = database.connect();
+            Statement s = c.createStatement()) {
+          s.executeUpdate(tables.clearCompletedFailuresStatement(layout.idCastType()));
+        }
+      }
     }
 
     /** Rows pending now (a second look, after a run). */
@@ -142,6 +154,9 @@ public final class Preflight {
         }
         String fingerprint = model.fingerprint().toString();
         long pruned = o.getPruneDeleted() ? pruneDeleted(c, tables, layout) : 0;
+        if (tables.names().chunked()) {
+          EmbeddingSchema.executeAll(c, List.of(tables.clearCompletedFailuresStatement(layout.idCastType())));
+        }
         long pending;
         Long min = null;
         Long max = null;
@@ -156,12 +171,37 @@ public final class Preflight {
           }
         }
         LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
-        return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned);
+        return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned,
+            chunking(o, model));
       } catch (SQLException | RuntimeException e) {
         SharedModels.release(checkedWith);
         throw e;
       }
     }
+  }
+
+  /**
+   * With --chunking=tokens, {chunk tokens, overlap}: the model's maximum length and about 10% of it unless given,
+   * checked against the model's tokenizer; null without chunking.
+   */
+  private static int[] chunking(EmbeddingPipelineOptions o, EmbeddingModel model) {
+    if (!TableOptions.chunking(o)) {
+      return null;
+    }
+    if (o.getCanaryModel() != null) {
+      throw new IllegalArgumentException("--canaryModel with --chunking=tokens is not supported yet: run the"
+          + " candidate as its own job into another --targetTable");
+    }
+    int max = model.tokenizer().maxLength();
+    int tokens = o.getChunkTokens() == null || o.getChunkTokens() == 0 ? max : o.getChunkTokens();
+    if (tokens < 0 || tokens > max) {
+      throw new IllegalArgumentException("--chunkTokens=" + tokens + " must be 1 to the model's maximum length, "
+          + max + " (0: that); chunks longer would be truncated");
+    }
+    int overlap = o.getChunkOverlap() == null || o.getChunkOverlap() < 0 ? Math.round(tokens * 0.1f)
+        : o.getChunkOverlap();
+    TextChunker.check(model.tokenizer(), tokens, overlap);
+    return new int[] {tokens, overlap};
   }
 
   /** Removes the vectors and failure records of rows gone from the source; returns the vectors removed. */

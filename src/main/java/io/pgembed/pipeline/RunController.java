@@ -216,6 +216,7 @@ public final class RunController {
     double wall = (System.nanoTime() - start) / 1e9;
     long stillPending;
     try {
+      checked.clearCompletedFailures();
       stillPending = checked.countPending();
     } catch (SQLException e) {
       LOG.warn("Could not count the rows still pending: {}", e.getMessage());

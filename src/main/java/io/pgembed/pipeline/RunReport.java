@@ -125,6 +125,15 @@ public record RunReport(
     return read() == 0 ? 0 : (double) failed() / read();
   }
 
+  /** Tokens some vector covers over the documents' tokens: 1.0 with chunking, below it where texts were truncated. */
+  public double tokenCoverage() {
+    return metrics.sourceTokens() == 0 ? 1 : (double) metrics.coveredTokens() / metrics.sourceTokens();
+  }
+
+  public double meanChunksPerDocument() {
+    return metrics.documents() == 0 || metrics.chunks() == 0 ? 0 : (double) metrics.chunks() / metrics.documents();
+  }
+
   public double paddingEfficiency() {
     return paddedTokens() == 0 ? 1 : (double) tokens() / paddedTokens();
   }
@@ -149,6 +158,11 @@ public record RunReport(
         groups(), meanGroupSize(), meanGroupLatencyMs(), groupSplits()));
     sb.append(String.format("forward passes   %d, %d tokens, padding efficiency %.3f, %d inputs truncated%n",
         forwardPasses(), tokens(), paddingEfficiency(), truncated()));
+    if (metrics.documents() > 0) {
+      sb.append(String.format("documents        %d%s; tokens covered %d of %d (%.3f)%n", metrics.documents(),
+          metrics.chunks() > 0 ? String.format(", cut into %d chunks (%.2f per document)", metrics.chunks(),
+              meanChunksPerDocument()) : "", metrics.coveredTokens(), metrics.sourceTokens(), tokenCoverage()));
+    }
     sb.append(String.format("model busy       %.1f s, %.2f of the wall time%n", metrics.modelBusyMicros() / 1e6,
         modelBusyFraction()));
     sb.append(String.format("memory           peak heap %d MiB, peak RSS %d MiB (this process)%n",
@@ -207,6 +221,12 @@ public record RunReport(
     m.put("truncated_inputs", truncated());
     m.put("model_busy_seconds", metrics.modelBusyMicros() / 1e6);
     m.put("vectors_rejected", rejectedVectors());
+    m.put("documents", metrics.documents());
+    m.put("chunks", metrics.chunks());
+    m.put("mean_chunks_per_document", meanChunksPerDocument());
+    m.put("source_tokens", metrics.sourceTokens());
+    m.put("covered_tokens", metrics.coveredTokens());
+    m.put("token_coverage", tokenCoverage());
     m.put("hnsw_index", index == null ? null : index.name());
     m.put("index_build_seconds", index == null || !index.built() ? null : index.seconds());
     m.put("peak_heap_bytes", peakHeapBytes);

@@ -54,6 +54,21 @@ public final class VectorWriter {
   }
 
   /**
+   * Chunks' vectors ({@code RowKey.isChunk()}) into a target of chunks: binds id, chunk count, id, chunk seq,
+   * count, start, end, vector, {@code fingerprint}, sha (the whole document's).
+   */
+  public static JdbcIO.Write<KV<RowKey, float[]>> chunkVectors(
+      Database database, String chunkUpsertStatement, String fingerprint, int batchSize) {
+    return JdbcIO.<KV<RowKey, float[]>>write()
+        .withDataSourceProviderFn(new DataSourceFn(database))
+        .withStatement(chunkUpsertStatement)
+        .withPreparedStatementSetter(new ChunkSetter(fingerprint))
+        .withBatchSize(checkBatchSize(batchSize))
+        .withRetryStrategy(new TransientConflicts())
+        .withRetryConfiguration(RETRIES);
+  }
+
+  /**
    * Binds id, {@code fingerprint}, error class, message, attempts (1, or {@code maxAttempts} for a skip), sha and
    * the row's read time (a replayed write of the same read counts no second attempt).
    */
@@ -103,6 +118,32 @@ public final class VectorWriter {
     }
   }
 
+  static final class ChunkSetter implements JdbcIO.PreparedStatementSetter<KV<RowKey, float[]>> {
+    private final String fingerprint;
+
+    ChunkSetter(String fingerprint) {
+      this.fingerprint = fingerprint;
+    }
+
+    @Override
+    public void setParameters(KV<RowKey, float[]> row, PreparedStatement ps) throws SQLException {
+      RowKey k = row.getKey();
+      if (!k.isChunk()) {
+        throw new IllegalArgumentException(k + " is not a chunk: a chunk target needs --chunking=tokens");
+      }
+      ps.setString(1, k.id());
+      ps.setInt(2, k.chunkCount());
+      ps.setString(3, k.id());
+      ps.setInt(4, k.chunkSeq());
+      ps.setInt(5, k.chunkCount());
+      ps.setInt(6, k.chunkStart());
+      ps.setInt(7, k.chunkEnd());
+      ps.setObject(8, row.getValue()); // binary float4[], as for rows
+      ps.setString(9, fingerprint);
+      setBytesOrNull(ps, 10, k.contentSha256());
+    }
+  }
+
   static final class FailureSetter implements JdbcIO.PreparedStatementSetter<KV<RowKey, EmbeddingFailure>> {
     private final String fingerprint;
     private final int maxAttempts;
@@ -118,8 +159,11 @@ public final class VectorWriter {
       ps.setString(1, row.getKey().id());
       ps.setString(2, fingerprint);
       ps.setString(3, f.errorClass());
-      // PostgreSQL text cannot hold NUL.
-      ps.setString(4, f.message() == null ? null : f.message().replace('\0', ' '));
+      // PostgreSQL text cannot hold NUL. A chunk's failure is its document's, naming the chunk.
+      RowKey k = row.getKey();
+      String message = f.message() == null ? null : f.message().replace('\0', ' ');
+      ps.setString(4, k.isChunk() ? "chunk " + k.chunkSeq() + " of " + k.chunkCount() + " (characters "
+          + k.chunkStart() + "-" + k.chunkEnd() + "): " + message : message);
       ps.setInt(5, f.retryable() ? 1 : maxAttempts);
       setBytesOrNull(ps, 6, row.getKey().contentSha256());
       ps.setLong(7, row.getKey().readAtMicros());
