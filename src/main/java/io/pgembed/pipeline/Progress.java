@@ -34,8 +34,15 @@ final class Progress implements AutoCloseable {
     timer.scheduleAtFixedRate(() -> {
       try {
         PipelineResult r = running.get();
-        long done = finished.get().rowsDone() + (r == null ? 0 : EmbeddingMetrics.snapshot(r).rowsDone());
+        EmbeddingMetrics.Snapshot now = r == null ? finished.get() : finished.get().plus(EmbeddingMetrics.snapshot(r));
         double seconds = (System.nanoTime() - startNanos) / 1e9;
+        if (now.chunks() > 0) {
+          // With chunking the rows are documents; their chunks are what is embedded.
+          System.out.printf("progress: %d/%d documents chunked, %d of their %d chunks done, %.1f chunks/s%n",
+              now.documents(), total, now.rowsDone(), now.chunks(), now.rowsDone() / Math.max(seconds, 1e-9));
+          return;
+        }
+        long done = now.rowsDone();
         double rate = done / Math.max(seconds, 1e-9);
         String eta = rate > 0 && total > done ? String.format("%.0f s", (total - done) / rate) : "-";
         System.out.printf("progress: %d/%d rows, %.1f rows/s, ETA %s%n", done, total, rate, eta);

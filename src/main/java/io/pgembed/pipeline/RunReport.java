@@ -117,12 +117,17 @@ public record RunReport(
     return wallSeconds > 0 ? embedded() / wallSeconds : 0;
   }
 
+  /** What was embedded or failed one by one: the chunks with --chunking=tokens, else the rows read. */
+  private long units() {
+    return metrics.chunks() > 0 ? metrics.chunks() : read();
+  }
+
   public double successRate() {
-    return read() == 0 ? 1 : (double) embedded() / read();
+    return units() == 0 ? 1 : (double) embedded() / units();
   }
 
   public double errorRate() {
-    return read() == 0 ? 0 : (double) failed() / read();
+    return units() == 0 ? 0 : (double) failed() / units();
   }
 
   /** Tokens some vector covers over the documents' tokens: 1.0 with chunking, below it where texts were truncated. */
@@ -142,8 +147,8 @@ public record RunReport(
     StringBuilder sb = new StringBuilder();
     sb.append(String.format("%n=== embedding run: %s ===%n", status));
     sb.append(String.format("model            %s%n", model));
-    sb.append(String.format("rows             %d pending at start, %d read: %d embedded, %d skipped, %d failed%s%n",
-        pendingAtStart, read(), embedded(), skipped(), failed(),
+    sb.append(String.format("rows             %d pending at start, %d read: %d %sembedded, %d skipped, %d failed%s%n",
+        pendingAtStart, read(), embedded(), metrics.chunks() > 0 ? "chunks " : "", skipped(), failed(),
         deferred() > 0 ? ", " + deferred() + " left pending at --timeout" : ""));
     sb.append(String.format("still pending    %d%n", stillPending));
     if (pruned() > 0) {
