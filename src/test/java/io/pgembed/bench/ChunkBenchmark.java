@@ -46,8 +46,10 @@ public final class ChunkBenchmark {
           RunReport report = EmbeddingPipeline.run(o);
           double rate = report.tokens() / report.wallSeconds();
           System.out.printf("RESULT round %d %-6s: %d documents, %d vectors, %,d tokens in %.1f s: %,.0f tokens/s,"
-              + " coverage %.3f, model busy %.2f%n", r, mode, report.read(), report.embedded(), report.tokens(),
-              report.wallSeconds(), rate, report.tokenCoverage(), report.modelBusyFraction());
+              + " %,.0f per second of forward passes, coverage %.3f, model busy %.2f%n", r, mode, report.read(),
+              report.embedded(), report.tokens(), report.wallSeconds(), rate,
+              report.tokens() / (report.metrics().modelBusyMicros() / 1e6), report.tokenCoverage(),
+              report.modelBusyFraction());
           if (mode.equals("none")) {
             bestNone = Math.max(bestNone, rate);
           } else {
