@@ -41,16 +41,10 @@ public final class VectorWriter {
     }
   }
 
-  /** Binds id, id, vector literal, {@code fingerprint}, sha. */
+  /** Binds id, id, vector (binary float4[]), {@code fingerprint}, sha. */
   public static JdbcIO.Write<KV<RowKey, float[]>> vectors(
       Database database, String upsertStatement, String fingerprint, int batchSize) {
-    return JdbcIO.<KV<RowKey, float[]>>write()
-        .withDataSourceProviderFn(new DataSourceFn(database))
-        .withStatement(upsertStatement)
-        .withPreparedStatementSetter(new VectorSetter(fingerprint))
-        .withBatchSize(checkBatchSize(batchSize))
-        .withRetryStrategy(new TransientConflicts())
-        .withRetryConfiguration(RETRIES);
+    return write(database, upsertStatement, new VectorSetter(fingerprint), batchSize);
   }
 
   /**
@@ -59,13 +53,7 @@ public final class VectorWriter {
    */
   public static JdbcIO.Write<KV<RowKey, float[]>> chunkVectors(
       Database database, String chunkUpsertStatement, String fingerprint, int batchSize) {
-    return JdbcIO.<KV<RowKey, float[]>>write()
-        .withDataSourceProviderFn(new DataSourceFn(database))
-        .withStatement(chunkUpsertStatement)
-        .withPreparedStatementSetter(new ChunkSetter(fingerprint))
-        .withBatchSize(checkBatchSize(batchSize))
-        .withRetryStrategy(new TransientConflicts())
-        .withRetryConfiguration(RETRIES);
+    return write(database, chunkUpsertStatement, new ChunkSetter(fingerprint), batchSize);
   }
 
   /**
@@ -74,10 +62,16 @@ public final class VectorWriter {
    */
   public static JdbcIO.Write<KV<RowKey, EmbeddingFailure>> failures(
       Database database, String failureStatement, String fingerprint, int maxAttempts, int batchSize) {
-    return JdbcIO.<KV<RowKey, EmbeddingFailure>>write()
+    return write(database, failureStatement, new FailureSetter(fingerprint, maxAttempts), batchSize);
+  }
+
+  /** One statement in JDBC batches, through the JVM's pool, retried on deadlocks and serialization failures. */
+  private static <T> JdbcIO.Write<T> write(
+      Database database, String statement, JdbcIO.PreparedStatementSetter<T> setter, int batchSize) {
+    return JdbcIO.<T>write()
         .withDataSourceProviderFn(new DataSourceFn(database))
-        .withStatement(failureStatement)
-        .withPreparedStatementSetter(new FailureSetter(fingerprint, maxAttempts))
+        .withStatement(statement)
+        .withPreparedStatementSetter(setter)
         .withBatchSize(checkBatchSize(batchSize))
         .withRetryStrategy(new TransientConflicts())
         .withRetryConfiguration(RETRIES);

@@ -96,19 +96,8 @@ public class ChunkingTest {
       end = (Integer) c[2];
     }
     assertEquals(longDoc, joined.toString());
-    Map<String, float[]> stored = new java.util.HashMap<>();
-    try (Connection c = PipelineTestSupport.connect(db);
-        ResultSet rs = c.createStatement().executeQuery(
-            "SELECT chunk_seq, embedding FROM docs_chunks WHERE artifact_id = 1 AND chunk_seq IN (0, 7)")) {
-      while (rs.next()) {
-        Float[] v = (Float[]) rs.getArray(2).getArray();
-        float[] f = new float[v.length];
-        for (int i = 0; i < f.length; i++) {
-          f[i] = v[i];
-        }
-        stored.put(rs.getString(1), f);
-      }
-    }
+    Map<String, float[]> stored = PipelineTestSupport.vectors(db, "(SELECT chunk_seq AS artifact_id, embedding"
+        + " FROM docs_chunks WHERE artifact_id = 1 AND chunk_seq IN (0, 7)) c");
     try (EmbeddingPredictor p = TestModels.bundled().newPredictor()) {
       for (int seq : new int[] {0, 7}) {
         float[] expected = p.embedTexts(List.of((String) chunks.get(seq)[4]))[0];
