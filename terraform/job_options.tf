@@ -56,6 +56,24 @@ variable "vector_type" {
   default     = null
 }
 
+variable "chunking" {
+  description = "--chunking: none (one vector per row, texts truncated at the model's limit) or tokens (token-exact chunks with overlap, one vector each, in <source_table>_chunks unless target_table)."
+  type        = string
+  default     = "none"
+}
+
+variable "chunk_tokens" {
+  description = "--chunkTokens: with chunking = \"tokens\", tokens per chunk, special tokens included; 0: the model's maximum length."
+  type        = number
+  default     = 0
+}
+
+variable "chunk_overlap" {
+  description = "--chunkOverlap: with chunking = \"tokens\", tokens shared by consecutive chunks; -1: about 10% of chunk_tokens."
+  type        = number
+  default     = -1
+}
+
 variable "hnsw_index" {
   description = "--hnswIndex: after a complete batch run, build an HNSW cosine index on a pgvector target that has none (search then answers through it)."
   type        = bool

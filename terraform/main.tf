@@ -20,6 +20,9 @@ locals {
     targetTable              = var.target_table
     embeddingColumn          = var.embedding_column
     vectorType               = var.vector_type
+    chunking                 = var.chunking
+    chunkTokens              = var.chunk_tokens
+    chunkOverlap             = var.chunk_overlap
     hnswIndex                = var.hnsw_index
     failuresTable            = var.failures_table
     model                    = var.model
