@@ -58,6 +58,58 @@ public class FlinkLocalTest {
     }
   }
 
+  /** --chunking=tokens on Flink [local]: the same chunks (places, offsets) and vectors as on the DirectRunner. */
+  @Test
+  public void chunkingOnFlinkWritesTheChunksTheDirectRunnerWrites() throws Exception {
+    Map<String, String> chunks = new java.util.HashMap<>();
+    Map<String, float[]> vectors = new java.util.HashMap<>();
+    for (String runner : new String[] {"DirectRunner", "FlinkRunner"}) {
+      String db = TestDatabase.newDatabase("chunks_" + runner.toLowerCase());
+      io.pgembed.pipeline.PipelineTestSupport.execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+      try (var c = java.sql.DriverManager.getConnection(db);
+          var ps = c.prepareStatement("INSERT INTO docs VALUES (?, ?)")) {
+        for (int i = 1; i <= 8; i++) {
+          ps.setLong(1, i);
+          ps.setString(2, io.pgembed.pipeline.ChunkingTest.document(i * 13, 10 + 6 * i));
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      RunReport report = EmbeddingPipeline.run(OptionSources.parse(new String[] {
+          "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=docs", "--chunking=tokens", "--runner=" + runner,
+          "--flinkMaster=[local]", "--parallelism=2", "--workers=2"}, Map.of(), EmbeddingPipelineOptions.class));
+      assertEquals(RunStatus.COMPLETE, report.status());
+      assertEquals(8, report.read());
+      try (var c = java.sql.DriverManager.getConnection(db);
+          var rs = c.createStatement().executeQuery("SELECT artifact_id || '/' || chunk_seq, chunk_count || ' '"
+              + " || chunk_start || '-' || chunk_end, embedding FROM docs_chunks")) {
+        int n = 0;
+        while (rs.next()) {
+          n++;
+          Float[] v = (Float[]) rs.getArray(3).getArray();
+          if (runner.equals("DirectRunner")) {
+            chunks.put(rs.getString(1), rs.getString(2));
+            float[] f = new float[v.length];
+            for (int i = 0; i < f.length; i++) {
+              f[i] = v[i];
+            }
+            vectors.put(rs.getString(1), f);
+          } else {
+            assertEquals(rs.getString(1), chunks.get(rs.getString(1)), rs.getString(2));
+            for (int i = 0; i < v.length; i++) {
+              assertEquals(rs.getString(1) + "[" + i + "]", vectors.get(rs.getString(1))[i], v[i], 1e-5f);
+            }
+          }
+        }
+        assertEquals(report.embedded(), n);
+        assertThat("the documents were cut into several chunks each", n, org.hamcrest.Matchers.greaterThan(16));
+        if (runner.equals("FlinkRunner")) {
+          assertEquals(chunks.size(), n);
+        }
+      }
+    }
+  }
+
   /**
    * Continuous mode on Flink is a streaming job, submitted detached so that the client can stop it: rows inserted
    * and edited while it runs are embedded, and a stop request ends it.

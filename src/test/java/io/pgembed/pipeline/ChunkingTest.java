@@ -36,7 +36,7 @@ public class ChunkingTest {
   private static final ModelSpec MODEL = ModelLoader.builder().build();
 
   /** A document of about {@code paragraphs} paragraphs of prose and code from the parity corpus. */
-  static String document(int from, int paragraphs) {
+  public static String document(int from, int paragraphs) {
     StringBuilder sb = new StringBuilder();
     List<TestModels.CorpusText> corpus = TestModels.parityCorpus();
     for (int i = 0; i < paragraphs; i++) {
