@@ -85,6 +85,39 @@ public class ContinuousModeTest {
     assertEquals(PipelineResult.State.CANCELLED, result.getState());
   }
 
+  /** Continuous mode with --chunking=tokens: a long document, then the same shrunk, then deleted, kept in step. */
+  @Test
+  public void chunkedDocumentsAreKeptInStepWhileItRuns() throws Exception {
+    String db = TestDatabase.newDatabase("continuous_chunks");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+    insert(db, "docs", Map.of(1L, ChunkingTest.document(0, 60), 2L, ChunkingTest.document(70, 9)));
+    EmbeddingPipelineOptions o = options(db, "--sourceTable=docs", "--chunking=tokens", "--continuous",
+        "--pollInterval=1s", "--maxBufferingMs=200", "--pruneInterval=1s");
+    Preflight.Checked prepared = PipelineTestSupport.prepare(o);
+    pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(prepared, o));
+    PipelineResult result = RunController.start(pipeline);
+    // Documents whose chunks are all there for their current text.
+    String complete = "SELECT count(*) FROM docs d WHERE (SELECT count(*) FROM docs_chunks c WHERE c.artifact_id"
+        + " = d.id AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8'))) = (SELECT min(chunk_count) FROM"
+        + " docs_chunks c WHERE c.artifact_id = d.id AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8')))";
+    try {
+      await(120_000, () -> count(db, complete), 2);
+      long before = count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 1");
+      assertThat(before, org.hamcrest.Matchers.greaterThan(4L));
+      execute(db, "UPDATE docs SET content = left(content, 600) WHERE id = 1");
+      await(60_000, () -> count(db, "SELECT count(*) FROM docs_chunks c JOIN docs d ON d.id = c.artifact_id"
+          + " WHERE d.id = 1 AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8'))"), 1);
+      await(60_000, () -> count(db, complete), 2);
+      assertEquals("the shrunk document keeps no stale chunk", 1,
+          count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 1"));
+      execute(db, "DELETE FROM docs WHERE id = 2");
+      await(60_000, () -> count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 2") == 0 ? 1 : 0, 1);
+    } finally {
+      result.cancel();
+      prepared.close();
+    }
+  }
+
   private static long counter(PipelineResult result, java.util.function.ToLongFunction<Snapshot> metric) {
     return metric.applyAsLong(EmbeddingMetrics.snapshot(result));
   }
