@@ -276,16 +276,8 @@ public final class CanaryCommands {
         job.add(arg);
       }
     }
-    job.add("--model=" + candidate.model());
-    if (candidate.pooling() != null) {
-      job.add("--pooling=" + candidate.pooling());
-    }
-    if (candidate.normalize() != null) {
-      job.add("--normalize=" + candidate.normalize());
-    }
-    if (candidate.maxLength() > 0) {
-      job.add("--maxLength=" + candidate.maxLength());
-    }
+    List<String> candidateSpec = modelArgs(candidate);
+    job.addAll(candidateSpec);
     job.add("--jdbcUrl=" + o.getJdbcUrl());
     Map<String, Object> decision = new LinkedHashMap<>(report.toMap());
     boolean forced = !report.verdict().pass() && o.getForce();
@@ -305,12 +297,25 @@ public final class CanaryCommands {
       copied = s.executeUpdate(tables.promoteStatement(tables.canary()));
     }
     long id = queue.enqueue(o.getQueue(), job, 1 + o.getRetries(), decision);
-    String run = job.stream().filter(a -> MODEL_SPEC.contains(a.substring(2).split("=", 2)[0]))
-        .reduce((a, b) -> a + " " + b).orElse("");
     System.out.printf(
         "promoted %s%s: %d canary vectors copied into %s; job %d on queue '%s' re-embeds the rest. Run with %s"
             + " from now on.%n", candidate.model(), forced ? " (forced past the gate)" : "", copied,
-        tables.names().target(), id, o.getQueue(), run);
+        tables.names().target(), id, o.getQueue(), String.join(" ", candidateSpec));
     return new Promotion(id, true, forced, report);
+  }
+
+  /** The options that name {@code spec}'s model as the main model: --model, and what it sets of the rest. */
+  private static List<String> modelArgs(ModelLoader spec) {
+    List<String> args = new ArrayList<>(List.of("--model=" + spec.model()));
+    if (spec.pooling() != null) {
+      args.add("--pooling=" + spec.pooling());
+    }
+    if (spec.normalize() != null) {
+      args.add("--normalize=" + spec.normalize());
+    }
+    if (spec.maxLength() > 0) {
+      args.add("--maxLength=" + spec.maxLength());
+    }
+    return args;
   }
 }

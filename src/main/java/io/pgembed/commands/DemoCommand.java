@@ -27,8 +27,8 @@ import java.util.stream.Stream;
 /**
  * {@code demo}: starts an embedded PostgreSQL (zonky; as root it runs the server as an unprivileged user), loads
  * this project's own sources and docs as artifacts (one row per file, most of them far longer than the model's 256
- * tokens), embeds them with the real pipeline in token-exact chunks ({@code --chunking=tokens}), then runs semantic searches and prints the best chunk of each of the top files. Needs no database of
- * your own.
+ * tokens), embeds them with the real pipeline in token-exact chunks ({@code --chunking=tokens}), then runs
+ * semantic searches and prints the best chunk of each of the top files. Needs no database of your own.
  */
 public final class DemoCommand {
   static final List<String> QUERIES =
@@ -86,14 +86,9 @@ public final class DemoCommand {
       try (EmbeddingModel model = ModelOptions.loaderOf(o).load();
           EmbeddingPredictor p = model.newPredictor()) {
         for (String q : queries) {
-          List<SearchCommand.Hit> hits =
-              SearchCommand.search(o, p.embedTexts(List.of(q))[0], model.fingerprint().toString());
-          System.out.printf("%nTop %d for \"%s\":%n", hits.size(), q);
-          for (int i = 0; i < hits.size(); i++) {
-            SearchCommand.Hit h = hits.get(i);
-            System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), paths.get(h.id()),
-                SearchCommand.snippet(h.text()));
-          }
+          System.out.println();
+          SearchCommand.print(q, SearchCommand.search(o, p.embedTexts(List.of(q))[0],
+              model.fingerprint().toString()), h -> paths.get(h.id()));
         }
       }
       return RunCommand.exitCode(report);

@@ -44,12 +44,17 @@ public final class SearchCommand {
       throw new BadInputException("--query is required, e.g. --query=\"how are passwords handled\"");
     }
     List<Hit> hits = search(o, p.embedTexts(List.of(o.getQuery()))[0], model.fingerprint().toString());
-    System.out.printf("Top %d for \"%s\":%n", hits.size(), o.getQuery());
+    print(o.getQuery(), hits, Hit::id);
+    return hits;
+  }
+
+  /** Prints the hits for {@code query}, best first: similarity, what {@code name} calls the row, its text's start. */
+  static void print(String query, List<Hit> hits, java.util.function.Function<Hit, String> name) {
+    System.out.printf("Top %d for \"%s\":%n", hits.size(), query);
     for (int i = 0; i < hits.size(); i++) {
       Hit h = hits.get(i);
-      System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), h.id(), snippet(h.text()));
+      System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), name.apply(h), snippet(h.text()));
     }
-    return hits;
   }
 
   /** Searches with a query vector already computed by the same model, without printing: the top hits, best first. */

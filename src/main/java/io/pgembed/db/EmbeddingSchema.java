@@ -91,12 +91,7 @@ public final class EmbeddingSchema {
       create(c, n.failures(), tables.addReadAtStatement()); // a failures table from before read_at
     }
     String declared = columnType(c, target, embeddingColumn, "--embeddingColumn");
-    VectorType actual = VectorType.ofColumn(declared);
-    if (actual == null) {
-      throw new IllegalArgumentException(
-          target + "." + embeddingColumn + " has type " + declared + "; it must be real[], or pgvector's vector(d)"
-              + " or halfvec(d)");
-    }
+    VectorType actual = vectorKind(n, declared);
     if (requested != null && requested != actual) {
       throw new IllegalArgumentException(
           "--vectorType=" + requested.sqlName() + " but " + target + "." + embeddingColumn + " already exists as "
@@ -132,7 +127,11 @@ public final class EmbeddingSchema {
       throw new IllegalArgumentException(
           n.target() + " does not exist: run the job first (or name the --targetTable it wrote)");
     }
-    String declared = columnType(c, n.target(), n.embeddingColumn(), "--embeddingColumn");
+    return vectorKind(n, columnType(c, n.target(), n.embeddingColumn(), "--embeddingColumn"));
+  }
+
+  /** The kind of the target's vector column declared as {@code declared}; any other type is an error naming it. */
+  private static VectorType vectorKind(TableNames n, String declared) {
     VectorType type = VectorType.ofColumn(declared);
     if (type == null) {
       throw new IllegalArgumentException(n.target() + "." + n.embeddingColumn() + " has type " + declared

@@ -133,12 +133,11 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     String fp = SqlLiteral.of(fingerprint);
     String id = "s." + names.idColumn().quoted();
     String text = "s." + names.textColumn().quoted();
-    String sha = "sha256(convert_to(" + text + "::text, 'UTF8'))";
+    String sha = shaOfSource();
     String readAt = readAtMicros > 0 ? "CAST(" + readAtMicros + " AS bigint)" : READ_AT;
     // A row needs its vector; a chunked document needs every one of its chunks, of this model and this text.
     String stale = names.chunked()
-        ? "NOT EXISTS (SELECT 1 FROM " + names.target().quoted() + " e WHERE e.artifact_id = " + id
-            + " AND e.model = " + fp + " AND e.content_sha256 = " + sha + " HAVING count(*) = min(e.chunk_count))"
+        ? "NOT " + allChunks(fp)
         : "(e.artifact_id IS NULL OR e.model IS DISTINCT FROM " + fp + " OR e.content_sha256 IS DISTINCT FROM " + sha
             + ")";
     return "SELECT " + id + " AS id, " + text + "::text AS text, " + sha + " AS sha, " + readAt + " AS read_at"
@@ -242,8 +241,17 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     String id = "s." + names.idColumn().quoted();
     return "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral()
         + " AND EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE " + id + " = CAST(f.artifact_id AS "
-        + idCastType + ") AND EXISTS (SELECT 1 FROM " + names.target().quoted() + " e WHERE e.artifact_id = " + id
-        + " AND e.model = f.model AND e.content_sha256 = " + shaOfSource() + " HAVING count(*) = min(e.chunk_count)))";
+        + idCastType + ") AND " + allChunks("f.model") + ")";
+  }
+
+  /**
+   * Whether the source row {@code s} has all its chunks ({@code chunk_count} of them) of {@code model} (an SQL
+   * expression) and of its current text.
+   */
+  private String allChunks(String model) {
+    return "EXISTS (SELECT 1 FROM " + names.target().quoted() + " e WHERE e.artifact_id = s."
+        + names.idColumn().quoted() + " AND e.model = " + model + " AND e.content_sha256 = " + shaOfSource()
+        + " HAVING count(*) = min(e.chunk_count))";
   }
 
   /**

@@ -124,7 +124,8 @@ public record InjectedFaults(
     @Override
     public EmbeddingPredictor newPredictor() {
       Pattern marker = faults.failOnTextMatching == null ? null : Pattern.compile(faults.failOnTextMatching);
-      return new Predictor(inner.newPredictor(), faults, marker);
+      Pattern corrupt = faults.corruptTextMatching == null ? null : Pattern.compile(faults.corruptTextMatching);
+      return new Predictor(inner.newPredictor(), faults, marker, corrupt);
     }
 
     @Override
@@ -133,7 +134,7 @@ public record InjectedFaults(
     }
   }
 
-  private record Predictor(EmbeddingPredictor inner, InjectedFaults faults, Pattern marker)
+  private record Predictor(EmbeddingPredictor inner, InjectedFaults faults, Pattern marker, Pattern corrupt)
       implements EmbeddingPredictor {
     @Override
     public TextTokenizer tokenizer() {
@@ -175,8 +176,7 @@ public record InjectedFaults(
       LengthSortedBatches.Result r = faults.failAboveTokens > 0 || faults.slowMillis > 0
           ? EmbeddingPredictor.super.embedAll(texts, batchSize, maxBatchTokens)
           : inner.embedAll(texts, batchSize, maxBatchTokens);
-      if (faults.corruptTextMatching != null) {
-        Pattern corrupt = Pattern.compile(faults.corruptTextMatching);
+      if (corrupt != null) {
         for (int i = 0; i < texts.size(); i++) {
           if (corrupt.matcher(texts.get(i)).find()) {
             java.util.Arrays.fill(r.vectors()[i], faults.corruptValue);

@@ -17,11 +17,14 @@ public final class TextTokenizer implements AutoCloseable {
   /** The same tokenizer without truncation or special tokens: a whole text's tokens and their offsets. */
   private final HuggingFaceTokenizer whole;
   private final int maxLength;
+  /** The special tokens added around every text, counted once (the chunker and the coverage count need it). */
+  private final int specialTokens;
 
   private TextTokenizer(HuggingFaceTokenizer tokenizer, HuggingFaceTokenizer whole, int maxLength) {
     this.tokenizer = tokenizer;
     this.whole = whole;
     this.maxLength = maxLength;
+    this.specialTokens = tokenizer.encode("").getIds().length;
   }
 
   /** Reads a {@code tokenizer.json}; its own truncation and padding settings are overridden. */
@@ -89,7 +92,7 @@ public final class TextTokenizer implements AutoCloseable {
 
   /** The special tokens the model's tokenization adds around every text ([CLS] and [SEP] for BERT: 2). */
   public int specialTokens() {
-    return tokenize("").length();
+    return specialTokens;
   }
 
   @Override

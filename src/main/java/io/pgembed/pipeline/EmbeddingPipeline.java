@@ -1,7 +1,6 @@
 package io.pgembed.pipeline;
 
 import io.pgembed.db.RowKey;
-import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.model.InjectedFaults;
 import io.pgembed.model.ModelSpec;
@@ -89,8 +88,7 @@ public final class EmbeddingPipeline {
             .withEmbedding(embedding)
             .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
             .withWriteBatchSize(o.getWriteBatchSize())
-            .withChunking(checked.chunking() == null ? ChunkTexts.measuring(checked.spec())
-                : ChunkTexts.of(checked.spec(), checked.chunking()[0], checked.chunking()[1]));
+            .withChunking(checked.chunking());
     return o.getContinuous()
         ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows())
             .withPruning(o.getPruneDeleted() ? RunOptions.pruneInterval(o) : null)

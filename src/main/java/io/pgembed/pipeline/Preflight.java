@@ -4,6 +4,7 @@ import io.pgembed.batch.BatchMode;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
+import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.SharedModels;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.ModelSpec;
@@ -42,7 +43,7 @@ public final class Preflight {
    */
   public record Checked(
       Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, ModelSpec spec, EmbeddingModel model,
-      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned, int[] chunking)
+      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned, ChunkTexts chunking)
       implements AutoCloseable {
 
     public String fingerprint() {
@@ -172,7 +173,7 @@ public final class Preflight {
         }
         LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
         return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned,
-            chunking(o, model));
+            chunking(o, spec, model));
       } catch (SQLException | RuntimeException e) {
         SharedModels.release(checkedWith);
         throw e;
@@ -181,12 +182,12 @@ public final class Preflight {
   }
 
   /**
-   * With --chunking=tokens, {chunk tokens, overlap}: the model's maximum length and about 10% of it unless given,
-   * checked against the model's tokenizer; null without chunking.
+   * How documents reach the model: with --chunking=tokens, chunks of the model's maximum length and about 10% of it
+   * overlapping unless given, checked against the model's tokenizer; without, the rows as they are, measured.
    */
-  private static int[] chunking(EmbeddingPipelineOptions o, EmbeddingModel model) {
+  private static ChunkTexts chunking(EmbeddingPipelineOptions o, ModelSpec spec, EmbeddingModel model) {
     if (!TableOptions.chunking(o)) {
-      return null;
+      return ChunkTexts.measuring(spec);
     }
     if (o.getCanaryModel() != null) {
       throw new IllegalArgumentException("--canaryModel with --chunking=tokens is not supported yet: run the"
@@ -201,7 +202,7 @@ public final class Preflight {
     int overlap = o.getChunkOverlap() == null || o.getChunkOverlap() < 0 ? Math.round(tokens * 0.1f)
         : o.getChunkOverlap();
     TextChunker.check(model.tokenizer(), tokens, overlap);
-    return new int[] {tokens, overlap};
+    return ChunkTexts.of(spec, tokens, overlap);
   }
 
   /** Removes the vectors and failure records of rows gone from the source; returns the vectors removed. */
