@@ -3,6 +3,7 @@ package io.pgembed.commands;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.SqlIdentifier;
+import io.pgembed.jobs.JobArguments;
 import io.pgembed.jobs.JobQueue;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
@@ -138,7 +139,7 @@ public final class CanaryCommands {
         EmbeddingModel candidate = candidateLoader.load();
         EmbeddingPredictor pc = current.newPredictor();
         EmbeddingPredictor pn = candidate.newPredictor();
-        Connection c = DatabaseOptions.database(o).connect()) {
+        Connection c = DatabaseOptions.database(o).connectReadOnly()) {
       String currentFp = current.fingerprint().toString();
       String candidateFp = candidate.fingerprint().toString();
       List<float[]> cur = new ArrayList<>();
@@ -270,15 +271,10 @@ public final class CanaryCommands {
     EmbeddingTables tables = EmbeddingTables.of(TableOptions.tableNames(o));
     Database db = DatabaseOptions.database(o);
     ModelLoader candidate = CanaryOptions.candidateOf(o, o);
-    List<String> job = new ArrayList<>();
-    for (String arg : OptionSources.without(args, union(CANARY_ONLY, MODEL_SPEC))) {
-      if (!arg.startsWith("--jdbcUrl=")) {
-        job.add(arg);
-      }
-    }
+    List<String> job = new ArrayList<>(
+        JobArguments.fromCommandLine(OptionSources.without(args, union(CANARY_ONLY, MODEL_SPEC))));
     List<String> candidateSpec = modelArgs(candidate);
     job.addAll(candidateSpec);
-    job.add("--jdbcUrl=" + o.getJdbcUrl());
     Map<String, Object> decision = new LinkedHashMap<>(report.toMap());
     boolean forced = !report.verdict().pass() && o.getForce();
     decision.put("decision", report.verdict().pass() ? "promoted" : forced ? "promoted (forced)" : "refused");

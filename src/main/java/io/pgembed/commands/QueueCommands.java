@@ -1,5 +1,6 @@
 package io.pgembed.commands;
 
+import io.pgembed.jobs.JobArguments;
 import io.pgembed.jobs.JobQueue;
 import io.pgembed.jobs.JobWorker;
 import io.pgembed.jobs.WorkerServer;
@@ -12,23 +13,26 @@ import io.pgembed.options.WorkerOptions;
 import io.pgembed.pipeline.ExitCode;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** {@code enqueue}, {@code status}, {@code cancel} and {@code worker}. */
 public final class QueueCommands {
-  /** Options about the queue itself, not passed on to the job. */
-  private static final Set<String> QUEUE_ONLY = OptionSources.ownProperties(QueueOptions.class);
-
   private QueueCommands() {}
 
-  /** Records a job: its parameters are the given pipeline options, without the queue's own. */
+  /**
+   * Records a job: its parameters are the given pipeline options, without the queue's own and without the
+   * connection (the worker brings its own), checked as a worker will check them.
+   */
   public static long enqueue(String[] args, EnqueueOptions o) throws Exception {
-    List<String> params = OptionSources.without(args, QUEUE_ONLY);
+    List<String> params = JobArguments.fromCommandLine(List.of(args));
     if (params.stream().noneMatch(a -> a.startsWith("--sourceTable="))) {
       throw new BadInputException("enqueue needs the job's --sourceTable (and any other pipeline options)");
     }
     long id = queue(o).enqueue(o.getQueue(), params, 1 + o.getRetries());
     System.out.println("enqueued job " + id + " on queue '" + o.getQueue() + "': " + params);
+    if (params.stream().anyMatch(a -> a.startsWith("--" + JobArguments.SOURCE_QUERY + "="))) {
+      System.out.println("note: a worker runs this job's --sourceQuery only when started with"
+          + " --allowJobSourceQuery=true; others fail it with that reason");
+    }
     return id;
   }
 

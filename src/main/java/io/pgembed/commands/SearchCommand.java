@@ -64,7 +64,7 @@ public final class SearchCommand {
     }
     Database db = DatabaseOptions.database(o);
     EmbeddingTables tables = EmbeddingTables.of(TableOptions.tableNames(o));
-    try (Connection c = db.connect()) {
+    try (Connection c = db.connectReadOnly()) { // the source may be the user's query: it only reads
       VectorType type = EmbeddingSchema.targetVectorType(c, tables.names());
       return type.pgvector()
           ? nearest(c, tables, type, query, fingerprint, o.getTop())

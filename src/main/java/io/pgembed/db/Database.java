@@ -71,6 +71,98 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
   }
 
   /**
+   * A pooled connection whose transactions are read-only (autocommit off): what reads the source runs on it, so a
+   * {@code --sourceQuery} that tries to write (a data-modifying CTE, a function with a side effect) fails with
+   * SQLState 25006 instead of changing data. The pool resets the connection when it is closed.
+   */
+  public Connection connectReadOnly() throws SQLException {
+    Connection c = connect();
+    try {
+      c.setAutoCommit(false);
+      c.setReadOnly(true);
+      return c;
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  /** {@link #connectReadOnly()}'s connections as a DataSource, for JdbcIO's reads. */
+  public DataSource readOnlyDataSource() {
+    return new ReadOnlyDataSource(this);
+  }
+
+  /** Work on a connection that may throw SQLException. */
+  public interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} on {@code c} inside one read-only transaction, rolled back afterwards, and leaves {@code c}
+   * as it was: how a connection that also writes reads the user's SQL.
+   */
+  public static <T> T readOnly(Connection c, SqlWork<T> work) throws SQLException {
+    boolean autoCommit = c.getAutoCommit();
+    if (autoCommit) {
+      c.setAutoCommit(false);
+    } else {
+      c.commit(); // a read-only flag cannot change inside a transaction
+    }
+    c.setReadOnly(true);
+    SQLException failure = null;
+    try {
+      return work.run(c);
+    } catch (SQLException e) {
+      failure = e;
+      throw e;
+    } finally {
+      try {
+        c.rollback();
+        c.setReadOnly(false);
+        c.setAutoCommit(autoCommit);
+      } catch (SQLException e) {
+        if (failure == null) {
+          throw e;
+        }
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  /**
+   * Why this URL may send the password and the data in plain text, or null: a server off the loopback reached
+   * without {@code sslmode=verify-full} (or {@code verify-ca}). pgjdbc's default, {@code prefer}, falls back to
+   * plain text without a word when the server offers no TLS, and {@code require} does not check who answers.
+   */
+  public String tlsWarning() {
+    String query = jdbcUrl.contains("?") ? jdbcUrl.substring(jdbcUrl.indexOf('?') + 1) : "";
+    String mode = null;
+    for (String kv : query.split("&")) {
+      if (kv.toLowerCase(java.util.Locale.ROOT).startsWith("sslmode=")) {
+        mode = kv.substring("sslmode=".length()).toLowerCase(java.util.Locale.ROOT);
+      }
+    }
+    if ("verify-full".equals(mode) || "verify-ca".equals(mode) || loopback()) {
+      return null;
+    }
+    return "--jdbcUrl reaches " + host() + ":" + port() + " with sslmode=" + (mode == null ? "prefer (the default)" : mode)
+        + ": the password and the data may cross the network unencrypted, or to a server nobody checked. Add"
+        + " sslmode=verify-full (and sslrootcert=...) to the URL (README, \"TLS\")";
+  }
+
+  private boolean loopback() {
+    String h = host();
+    if (h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]") || h.equals("::1")) {
+      return true;
+    }
+    try {
+      return java.net.InetAddress.getByName(h).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
+  /**
    * Opens and closes one connection outside the pool, so that a server that is down or refuses the login fails in
    * a second (the pool would keep trying for {@link #connectionTimeoutMs()}): what a run does first.
    */

@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +46,36 @@ public final class EmbeddingSchema {
 
   private EmbeddingSchema() {}
 
+  /** A table still to create or alter, and the statement that does it. */
+  record Change(SqlIdentifier table, String ddl, String done) {}
+
+  /**
+   * The tables checked, nothing changed yet: the layout a run will have, and the DDL still to run for it
+   * ({@link #create}). A run refused on any later check has changed nothing.
+   */
+  public record Plan(Layout layout, List<Change> changes) {
+    /** Runs the DDL (creates the missing target and failures tables); returns the layout. */
+    public Layout create(Connection c) throws SQLException {
+      for (Change change : changes) {
+        EmbeddingSchema.create(c, change.table(), change.ddl());
+        if (change.done() != null) {
+          LOG.info(change.done());
+        }
+      }
+      return layout;
+    }
+  }
+
   static Layout prepare(Connection c, EmbeddingTables tables, int dimension, VectorType requested)
       throws SQLException {
+    return plan(c, tables, dimension, requested).create(c);
+  }
+
+  /**
+   * Checks the source (readable, its columns and their types, unique ids), an existing target (its vector type and
+   * dimension, one vector per row or chunks) and pgvector where it is needed; changes nothing.
+   */
+  static Plan plan(Connection c, EmbeddingTables tables, int dimension, VectorType requested) throws SQLException {
     TableNames n = tables.names();
     SqlIdentifier source = n.source();
     SqlIdentifier idColumn = n.idColumn();
@@ -54,19 +84,27 @@ public final class EmbeddingSchema {
     SqlIdentifier embeddingColumn = n.embeddingColumn();
     checkStandardStrings(c);
     String idType;
+    String textType;
     if (n.sourceQuery() == null) {
       if (!exists(c, source)) {
         throw new IllegalArgumentException(
             "--sourceTable=" + source + " does not exist (or is not visible to this user); check the name and schema");
       }
       idType = columnType(c, source, idColumn, "--idColumn");
-      String textType = columnType(c, source, textColumn, "--textColumn");
-      if (!Set.of("text", "character varying", "character", "json", "jsonb", "xml").contains(textType)) {
-        LOG.info("--textColumn={} has type {}; it is embedded as its text form", textColumn, textType);
-      }
+      textType = columnType(c, source, textColumn, "--textColumn");
+      requireSelect(c, source, idColumn, textColumn);
     } else {
-      idType = queryColumnType(c, n.sourceQuery(), idColumn);
-      queryColumnType(c, n.sourceQuery(), textColumn);
+      String[] types = Database.readOnly(c, ro -> queryColumnTypes(ro, n.sourceQuery(), idColumn, textColumn));
+      idType = types[0];
+      textType = types[1];
+    }
+    if (textType.equals("bytea")) {
+      throw new IllegalArgumentException("--textColumn=" + textColumn + " is bytea: its hex form would be embedded,"
+          + " not its text. Use a text column, or --sourceQuery=\"SELECT " + idColumn + ", convert_from("
+          + textColumn + ", 'UTF8') AS " + textColumn + " FROM " + source + "\"");
+    }
+    if (!Set.of("text", "character varying", "character", "json", "jsonb", "xml").contains(textType)) {
+      LOG.info("--textColumn={} has type {}; it is embedded as its text form", textColumn, textType);
     }
     if (!ID_TYPES.contains(idType)) {
       throw new IllegalArgumentException(
@@ -74,22 +112,38 @@ public final class EmbeddingSchema {
               + " varchar");
     }
     if (n.sourceQuery() != null || !uniquelyIndexed(c, source, idColumn)) {
-      checkIdsUnique(c, tables);
+      Database.readOnly(c, ro -> {
+        checkIdsUnique(ro, tables);
+        return null;
+      });
     }
+    List<Change> changes = new ArrayList<>();
+    VectorType actual;
     if (!exists(c, target)) {
-      VectorType type = requested == null ? VectorType.REAL_ARRAY : requested;
-      if (type.pgvector()) {
-        requirePgvector(c, type);
+      actual = requested == null ? VectorType.REAL_ARRAY : requested;
+      if (actual.pgvector()) {
+        requirePgvector(c, actual);
       }
-      create(c, target, tables.createTargetStatement(Layout.idCastType(idType), type.declaration(dimension)));
-      LOG.info("Created {} (artifact_id {}, {} {})", target, idType, embeddingColumn, type.declaration(dimension));
+      changes.add(new Change(target, tables.createTargetStatement(Layout.idCastType(idType), actual.declaration(dimension)),
+          "Created " + target + " (artifact_id " + idType + ", " + embeddingColumn + " " + actual.declaration(dimension)
+              + ")"));
+    } else {
+      actual = checkTarget(c, n, dimension, requested);
     }
     // Only what is missing is created or altered: a role without CREATE runs against existing tables.
     if (!exists(c, n.failures())) {
-      create(c, n.failures(), tables.createFailuresStatement());
+      changes.add(new Change(n.failures(), tables.createFailuresStatement(), null));
     } else if (columnTypeOrNull(c, n.failures(), "read_at") == null) {
-      create(c, n.failures(), tables.addReadAtStatement()); // a failures table from before read_at
+      changes.add(new Change(n.failures(), tables.addReadAtStatement(), null)); // a failures table from before read_at
     }
+    return new Plan(new Layout(idType, actual, dimension), List.copyOf(changes));
+  }
+
+  /** An existing target: its vector column's type (as asked, if asked) and dimension, and its shape (rows or chunks). */
+  private static VectorType checkTarget(Connection c, TableNames n, int dimension, VectorType requested)
+      throws SQLException {
+    SqlIdentifier target = n.target();
+    SqlIdentifier embeddingColumn = n.embeddingColumn();
     String declared = columnType(c, target, embeddingColumn, "--embeddingColumn");
     VectorType actual = vectorKind(n, declared);
     if (requested != null && requested != actual) {
@@ -116,7 +170,26 @@ public final class EmbeddingSchema {
           target + "." + embeddingColumn + " is " + declared + " but the model gives " + dimension
               + "-dimensional vectors: use a model of " + m.group(1) + " dimensions, or another --targetTable");
     }
-    return new Layout(idType, actual, dimension);
+    return actual;
+  }
+
+  /** The user may read the source's id and text columns (a table or a column grant); else the GRANT to run. */
+  private static void requireSelect(Connection c, SqlIdentifier source, SqlIdentifier... columns) throws SQLException {
+    for (SqlIdentifier column : columns) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT has_column_privilege(to_regclass(?), ?, 'SELECT'),"
+          + " current_user")) {
+        ps.setString(1, source.regclass());
+        ps.setString(2, column.name());
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          if (!rs.getBoolean(1)) {
+            throw new IllegalArgumentException("user " + rs.getString(2) + " may not read --sourceTable=" + source
+                + " (no SELECT privilege on its column " + column + "): have its owner run GRANT SELECT ON "
+                + source + " TO " + rs.getString(2));
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -203,7 +276,9 @@ public final class EmbeddingSchema {
     try (Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SHOW standard_conforming_strings")) {
       if (rs.next() && !rs.getString(1).equals("on")) {
-        throw new IllegalStateException("standard_conforming_strings must be on (the PostgreSQL default)");
+        throw new IllegalArgumentException("the server runs with standard_conforming_strings = off, and the job's"
+            + " SQL needs it on (the PostgreSQL default since 9.1): ALTER DATABASE " + c.getCatalog()
+            + " SET standard_conforming_strings = on, or ALTER ROLE ... SET standard_conforming_strings = on");
       }
     }
   }
@@ -278,23 +353,68 @@ public final class EmbeddingSchema {
     }
   }
 
-  private static String queryColumnType(Connection c, String sourceQuery, SqlIdentifier column) throws SQLException {
+  /**
+   * The SQL types of the id and text columns {@code sourceQuery} returns, from running it with {@code LIMIT 0} (in
+   * a read-only transaction, {@code c}); a query that is not valid SQL, reads what it may not, or tries to write is
+   * an error naming it and PostgreSQL's reason.
+   */
+  private static String[] queryColumnTypes(Connection c, String sourceQuery, SqlIdentifier idColumn,
+      SqlIdentifier textColumn) throws SQLException {
+    if (sourceQuery.strip().endsWith(";")) {
+      throw new IllegalArgumentException("--sourceQuery ends with ';': give one SELECT without the semicolon (it is"
+          + " run as a subquery)");
+    }
     try (Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT * FROM (" + sourceQuery + ") q LIMIT 0")) {
       var md = rs.getMetaData();
+      String[] types = new String[2];
+      SqlIdentifier[] wanted = {idColumn, textColumn};
       for (int i = 1; i <= md.getColumnCount(); i++) {
-        if (md.getColumnLabel(i).equals(column.name())) {
-          String t = md.getColumnTypeName(i);
-          return switch (t) {
-            case "int8" -> "bigint";
-            case "int4" -> "integer";
-            case "int2" -> "smallint";
-            case "varchar" -> "character varying";
-            default -> t;
-          };
+        for (int w = 0; w < 2; w++) {
+          if (md.getColumnLabel(i).equals(wanted[w].name())) {
+            types[w] = sqlTypeName(md.getColumnTypeName(i));
+          }
         }
       }
-      throw new IllegalArgumentException("--sourceQuery returns no column named '" + column + "'");
+      for (int w = 0; w < 2; w++) {
+        if (types[w] == null) {
+          throw new IllegalArgumentException("--sourceQuery returns no column named '" + wanted[w] + "' (the "
+              + (w == 0 ? "--idColumn" : "--textColumn") + "): name its columns with AS, e.g. SELECT ... AS "
+              + wanted[w]);
+        }
+      }
+      return types;
+    } catch (SQLException e) {
+      throw badSourceQuery(e).orElseThrow(() -> e);
     }
+  }
+
+  /**
+   * A {@code --sourceQuery} error that is the query's fault, as one line naming it: not valid SQL or naming what
+   * is not there (class 42), not allowed where it is run (0A000), or trying to write (25006).
+   */
+  public static java.util.Optional<IllegalArgumentException> badSourceQuery(SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    String reason = e.getMessage() == null ? "" : e.getMessage().strip().lines().findFirst().orElse("");
+    if (state.equals("25006")) {
+      return java.util.Optional.of(new IllegalArgumentException("--sourceQuery must only read, but it tried to write ("
+          + reason + "): the source is read in a read-only transaction. Give a plain SELECT"));
+    }
+    if (state.startsWith("42") || state.equals("0A000")) {
+      return java.util.Optional.of(new IllegalArgumentException("--sourceQuery is not a query this database can run ("
+          + reason + ", SQLState " + state + "): check it in psql as SELECT * FROM (<query>) q LIMIT 0"));
+    }
+    return java.util.Optional.empty();
+  }
+
+  private static String sqlTypeName(String driverName) {
+    return switch (driverName) {
+      case "int8" -> "bigint";
+      case "int4" -> "integer";
+      case "int2" -> "smallint";
+      case "varchar" -> "character varying";
+      case "bpchar" -> "character";
+      default -> driverName;
+    };
   }
 }

@@ -63,6 +63,11 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     return EmbeddingSchema.prepare(c, this, dimension, vectorType);
   }
 
+  /** The checks of {@link #prepare} without its DDL: the plan says what {@code create} would still change. */
+  public EmbeddingSchema.Plan plan(Connection c, int dimension, VectorType vectorType) throws SQLException {
+    return EmbeddingSchema.plan(c, this, dimension, vectorType);
+  }
+
   String createTargetStatement(String idCastType, String vectorDeclaration) {
     if (names.chunked()) {
       return "CREATE TABLE IF NOT EXISTS " + names.target().quoted() + " ("
@@ -165,13 +170,33 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
 
   /**
    * Deletes the vectors, then this target's failure records, whose row is no longer in the source: anti-joins on
-   * the source's id (its primary key's index when it has one). {@code idCastType}: the id's SQL type.
+   * the source's id (its primary key's index when it has one). {@code idCastType}: the id's SQL type. For a source
+   * table; a {@code --sourceQuery} is never run inside a write ({@link Pruning}).
    */
   public List<String> pruneStatements(String idCastType) {
     return List.of(
         "DELETE FROM " + names.target().quoted() + " e WHERE " + notInSource("e.artifact_id", idCastType),
-        "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral() + " AND "
-            + notInSource("f.artifact_id", idCastType));
+        "DELETE FROM " + failuresOfTarget() + " AND " + notInSource("f.artifact_id", idCastType));
+  }
+
+  /** The ids (as text) of the vectors, then of this target's failure records, whose row is no longer in the source. */
+  List<String> goneIdsQueries(String idCastType) {
+    return List.of(
+        "SELECT DISTINCT e.artifact_id::text FROM " + names.target().quoted() + " e WHERE "
+            + notInSource("e.artifact_id", idCastType),
+        "SELECT f.artifact_id FROM " + failuresOfTarget() + " AND " + notInSource("f.artifact_id", idCastType));
+  }
+
+  /** Deletes the vectors, then the failure records, of the ids in the one parameter (text[]). */
+  List<String> deleteByIdsStatements(String idCastType) {
+    return List.of(
+        "DELETE FROM " + names.target().quoted() + " WHERE artifact_id = ANY(CAST(CAST(? AS text[]) AS " + idCastType
+            + "[]))",
+        "DELETE FROM " + failuresOfTarget() + " AND f.artifact_id = ANY(CAST(? AS text[]))");
+  }
+
+  private String failuresOfTarget() {
+    return names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral();
   }
 
   private String notInSource(String artifactId, String idCastType) {
@@ -235,12 +260,25 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
 
   /**
    * With chunks: removes the failure records of documents whose chunks are now all there, of the failed model and
-   * the document's current text (run before and after each run).
+   * the document's current text (run before and after each run). For a source table ({@link Pruning}).
    */
   public String clearCompletedFailuresStatement(String idCastType) {
+    return "DELETE FROM " + failuresOfTarget() + " AND " + completeForCurrentText(idCastType);
+  }
+
+  /** The failure records (id, model) {@link #clearCompletedFailuresStatement} removes, for a --sourceQuery. */
+  String completedFailuresQuery(String idCastType) {
+    return "SELECT f.artifact_id, f.model FROM " + failuresOfTarget() + " AND " + completeForCurrentText(idCastType);
+  }
+
+  /** Removes one failure record; parameters: id, model. */
+  String deleteFailureStatement() {
+    return "DELETE FROM " + failuresOfTarget() + " AND f.artifact_id = ? AND f.model = ?";
+  }
+
+  private String completeForCurrentText(String idCastType) {
     String id = "s." + names.idColumn().quoted();
-    return "DELETE FROM " + names.failures().quoted() + " f WHERE f.target_table = " + targetLiteral()
-        + " AND EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE " + id + " = CAST(f.artifact_id AS "
+    return "EXISTS (SELECT 1 FROM " + names.sourceRelation() + " s WHERE " + id + " = CAST(f.artifact_id AS "
         + idCastType + ") AND " + allChunks("f.model") + ")";
   }
 

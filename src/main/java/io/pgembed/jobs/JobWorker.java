@@ -168,10 +168,9 @@ public final class JobWorker implements AutoCloseable {
     LOG.info("Job {} attempt {}/{}: {}", job.id(), job.attempts(), job.maxAttempts(), job.args());
     Duration retryDelay = Duration.ofMillis(options.getRetryDelayMs());
     try {
-      List<String> args = new ArrayList<>(job.args());
-      if (args.stream().noneMatch(a -> a.startsWith("--jdbcUrl="))) {
-        args.add("--jdbcUrl=" + options.getJdbcUrl());
-      }
+      // What the job may say; the connection is always the worker's own (JobArguments).
+      List<String> args = new ArrayList<>(JobArguments.check(job.args(), options, options.getAllowJobSourceQuery()));
+      args.addAll(JobArguments.connectionOf(options));
       if (args.stream().noneMatch(a -> a.startsWith("--timeout=")) && options.getTimeout() > 0) {
         args.add("--timeout=" + options.getTimeout());
       }

@@ -106,7 +106,11 @@ public record ModelLoader(
           "Loaded {} on {} in {} ms", loaded.fingerprint(), loaded.device(), (System.nanoTime() - start) / 1_000_000);
       return loaded;
     } catch (IOException e) {
-      throw new UncheckedIOException("Could not load --model=" + model + ": " + e.getMessage(), e);
+      if (BUNDLED.equals(model)) {
+        throw new UncheckedIOException("Could not load the bundled model: " + e.getMessage(), e); // a broken jar
+      }
+      // A truncated, quantized or corrupt directory is the input's fault: one line naming it (exit 2).
+      throw new IllegalArgumentException("--model=" + model + " cannot be loaded: " + e.getMessage(), e);
     }
   }
 

@@ -4,6 +4,7 @@ import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.KeyRange;
+import io.pgembed.db.Pruning;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.EmbedTexts;
@@ -176,7 +177,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
         pollInterval != null
             ? input.apply("Poll pending rows", new ContinuousSource(
                 database, tables.firstPendingQuery(fingerprint, maxRowsPerPoll), pollInterval, inFlight())
-                .withPruning(pruneInterval, tables.pruneStatements(layout.idCastType())))
+                .withPruning(pruneInterval, new Pruning(tables, layout.idCastType())))
             : input.apply("Read pending rows", ArtifactSource
                 .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType(), readAtMicros))
                 .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));

@@ -4,6 +4,7 @@ import io.pgembed.batch.BatchMode;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.Pruning;
 import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.SharedModels;
 import io.pgembed.model.EmbeddingModel;
@@ -15,7 +16,6 @@ import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.RunOptions;
 import io.pgembed.options.TableOptions;
 import java.sql.Connection;
-import java.util.List;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -52,17 +52,12 @@ public final class Preflight {
 
     /** With chunks: drops the failure records of documents now complete (see EmbeddingTables). */
     public void clearCompletedFailures() throws SQLException {
-      if (tables.names().chunked()) {
-        try (Connection c = database.connect();
-            Statement s = c.createStatement()) {
-          s.executeUpdate(tables.clearCompletedFailuresStatement(layout.idCastType()));
-        }
-      }
+      new Pruning(tables, layout.idCastType()).clearCompletedFailures(database);
     }
 
     /** Rows pending now (a second look, after a run). */
     public long countPending() throws SQLException {
-      try (Connection c = database.connect();
+      try (Connection c = database.connectReadOnly();
           Statement s = c.createStatement();
           ResultSet rs = s.executeQuery(tables.countPendingQuery(fingerprint()))) {
         rs.next();
@@ -114,28 +109,12 @@ public final class Preflight {
   /** An HNSW index on the target: its name, the seconds its build took, whether this run built it. */
   public record IndexBuild(String name, double seconds, boolean built) {}
 
-  /** Checks {@code o} for a run of {@code spec}'s model; throws IllegalArgumentException naming a bad option. */
+  /**
+   * Checks {@code o} for a run of {@code spec}'s model; throws IllegalArgumentException naming a bad option. Every
+   * check (options, model, tables) comes before the first change (DDL, prune), so a refused run changed nothing.
+   */
   public static Checked check(EmbeddingPipelineOptions o, ModelSpec spec) throws SQLException {
-    requirePositive(o.getWriteBatchSize(), "--writeBatchSize");
-    requirePositive(o.getBatchSize(), "--batchSize");
-    if (o.getTimeout() < 0) {
-      throw new IllegalArgumentException("--timeout must be >= 0 ms (0: none), but was " + o.getTimeout());
-    }
-    if (o.getBatchMode() == BatchMode.TOKENS && o.getMaxBatchTokens() < 1) {
-      throw new IllegalArgumentException("--batchMode=tokens needs --maxBatchTokens > 0");
-    }
-    if (o.getMaxBufferingMs() < 1) {
-      throw new IllegalArgumentException("--maxBufferingMs must be >= 1, but was " + o.getMaxBufferingMs());
-    }
-    if (o.getContinuous()) {
-      RunOptions.pollInterval(o); // a bad duration is named before anything runs
-      RunOptions.pruneInterval(o);
-      if (o.getHnswIndex()) {
-        LOG.warn("--hnswIndex is built after a complete batch run, and a continuous run never completes: no index"
-            + " is built. Run once without --continuous (it builds the index, then later upserts keep it current)");
-      }
-    }
-    TableOptions.vectorType(o); // a bad --vectorType is named before anything connects
+    checkOptions(o);
     Database database = DatabaseOptions.database(o);
     // Names are checked before any SQL is built or run.
     EmbeddingTables tables =
@@ -145,40 +124,91 @@ public final class Preflight {
     ModelSpec checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? spec.onCpu() : spec;
     // The database first: an unreachable server or a refused login fails in a second, before the model loads.
     database.checkReachable();
+    String tls = database.tlsWarning();
+    if (tls != null) {
+      LOG.warn(tls);
+    }
+    EmbeddingModel model = SharedModels.acquire(checkedWith);
     try (Connection c = database.connect()) {
-      EmbeddingModel model = SharedModels.acquire(checkedWith);
-      try {
-        EmbeddingSchema.Layout layout = tables.prepare(c, model.dimension(), TableOptions.vectorType(o));
-        if (o.getHnswIndex() && !layout.pgvector()) {
-          throw new IllegalArgumentException("--hnswIndex needs a pgvector target, but " + tables.names().target()
-              + "." + tables.names().embeddingColumn() + " is real[]: use --vectorType=vector for a new target");
+      ChunkTexts chunking = chunking(o, spec, model);
+      EmbeddingSchema.Plan plan = tables.plan(c, model.dimension(), TableOptions.vectorType(o));
+      if (o.getHnswIndex() && !plan.layout().pgvector()) {
+        throw new IllegalArgumentException("--hnswIndex needs a pgvector target, but " + tables.names().target()
+            + "." + tables.names().embeddingColumn() + " is real[]: use --vectorType=vector for a new target");
+      }
+      // Checked: from here on the run changes the database.
+      EmbeddingSchema.Layout layout = plan.create(c);
+      String fingerprint = model.fingerprint().toString();
+      Pruning pruning = new Pruning(tables, layout.idCastType());
+      long pruned = o.getPruneDeleted() ? pruneDeleted(database, tables, pruning) : 0;
+      pruning.clearCompletedFailures(database);
+      long pending;
+      Long min = null;
+      Long max = null;
+      try (Connection ro = database.connectReadOnly();
+          Statement s = ro.createStatement();
+          ResultSet rs = s.executeQuery(
+              layout.numericId() ? tables.pendingRangeQuery(fingerprint) : tables.countPendingQuery(fingerprint))) {
+        rs.next();
+        pending = rs.getLong(1);
+        if (layout.numericId() && pending > 0) {
+          min = rs.getLong(2);
+          max = rs.getLong(3);
         }
-        String fingerprint = model.fingerprint().toString();
-        long pruned = o.getPruneDeleted() ? pruneDeleted(c, tables, layout) : 0;
-        if (tables.names().chunked()) {
-          EmbeddingSchema.executeAll(c, List.of(tables.clearCompletedFailuresStatement(layout.idCastType())));
-        }
-        long pending;
-        Long min = null;
-        Long max = null;
-        try (Statement s = c.createStatement();
-            ResultSet rs = s.executeQuery(
-                layout.numericId() ? tables.pendingRangeQuery(fingerprint) : tables.countPendingQuery(fingerprint))) {
-          rs.next();
-          pending = rs.getLong(1);
-          if (layout.numericId() && pending > 0) {
-            min = rs.getLong(2);
-            max = rs.getLong(3);
-          }
-        }
-        LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
-        return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned,
-            chunking(o, spec, model));
-      } catch (SQLException | RuntimeException e) {
-        SharedModels.release(checkedWith);
-        throw e;
+      }
+      LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
+      return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, chunking);
+    } catch (SQLException | RuntimeException e) {
+      SharedModels.release(checkedWith);
+      if (e instanceof SQLException sql && tables.names().sourceQuery() != null) {
+        throw EmbeddingSchema.badSourceQuery(sql).map(RuntimeException.class::cast).orElseThrow(() -> sql);
+      }
+      throw e;
+    }
+  }
+
+  /** The options' own checks: no database, no model. */
+  static void checkOptions(EmbeddingPipelineOptions o) {
+    requirePositive(o.getWriteBatchSize(), "--writeBatchSize");
+    requirePositive(o.getBatchSize(), "--batchSize");
+    if (o.getTimeout() < 0) {
+      throw new IllegalArgumentException("--timeout must be >= 0 ms (0: none), but was " + o.getTimeout());
+    }
+    if (o.getMaxBatchTokens() == null || o.getMaxBatchTokens() < 0) {
+      throw new IllegalArgumentException("--maxBatchTokens must be >= 0 (0: no cap), but was " + o.getMaxBatchTokens());
+    }
+    if (o.getBatchMode() == BatchMode.TOKENS && o.getMaxBatchTokens() < 1) {
+      throw new IllegalArgumentException("--batchMode=tokens needs --maxBatchTokens > 0");
+    }
+    if (o.getMaxBufferingMs() < 1) {
+      throw new IllegalArgumentException("--maxBufferingMs must be >= 1, but was " + o.getMaxBufferingMs());
+    }
+    if (o.getMaxInFlightRows() == null || o.getMaxInFlightRows() < 0) {
+      throw new IllegalArgumentException(
+          "--maxInFlightRows must be >= 0 (0: no bound), but was " + o.getMaxInFlightRows());
+    }
+    if (o.getReadPartitions() == null || o.getReadPartitions() < 0) {
+      throw new IllegalArgumentException(
+          "--readPartitions must be >= 0 (0: 2 x --workers), but was " + o.getReadPartitions());
+    }
+    if (o.getChunkOverlap() != null && o.getChunkOverlap() < -1) {
+      throw new IllegalArgumentException(
+          "--chunkOverlap must be >= 0 (or -1: about 10% of --chunkTokens), but was " + o.getChunkOverlap());
+    }
+    if (o.getChunkTokens() != null && o.getChunkTokens() < 0) {
+      throw new IllegalArgumentException(
+          "--chunkTokens must be >= 0 (0: the model's maximum length), but was " + o.getChunkTokens());
+    }
+    TableOptions.chunking(o); // a bad --chunking is named before anything connects
+    if (o.getContinuous()) {
+      RunOptions.pollInterval(o); // a bad duration is named before anything runs
+      RunOptions.pruneInterval(o);
+      if (o.getHnswIndex()) {
+        LOG.warn("--hnswIndex is built after a complete batch run, and a continuous run never completes: no index"
+            + " is built. Run once without --continuous (it builds the index, then later upserts keep it current)");
       }
     }
+    TableOptions.vectorType(o); // a bad --vectorType is named before anything connects
   }
 
   /**
@@ -206,10 +236,9 @@ public final class Preflight {
   }
 
   /** Removes the vectors and failure records of rows gone from the source; returns the vectors removed. */
-  private static long pruneDeleted(Connection c, EmbeddingTables tables, EmbeddingSchema.Layout layout)
-      throws SQLException {
+  private static long pruneDeleted(Database database, EmbeddingTables tables, Pruning pruning) throws SQLException {
     long t0 = System.nanoTime();
-    long[] removed = EmbeddingSchema.executeAll(c, tables.pruneStatements(layout.idCastType()));
+    long[] removed = pruning.pruneDeleted(database);
     if (removed[0] + removed[1] > 0) {
       LOG.info("Removed {} vectors and {} failure records of rows no longer in {} ({} ms; --pruneDeleted=false"
           + " keeps them)", removed[0], removed[1], tables.names().source(), (System.nanoTime() - t0) / 1_000_000);

@@ -44,7 +44,7 @@ final class Waves {
   /** The next wave after id {@code after} (null: from the start) of at most {@code limit} rows; null when none. */
   static Wave next(Preflight.Checked checked, String after, int limit) throws SQLException {
     String idType = checked.layout().idCastType();
-    try (Connection c = checked.database().connect();
+    try (Connection c = checked.database().connectReadOnly();
         PreparedStatement ps =
             c.prepareStatement(checked.tables().nextWaveQuery(checked.fingerprint(), idType, after == null))) {
       int i = 1;

@@ -76,7 +76,7 @@ public final class ArtifactSource extends PTransform<PBegin, PCollection<KV<RowK
           input.apply(
               "Read partitions",
               JdbcIO.<KV<RowKey, String>, Long>readWithPartitions(TypeDescriptors.longs())
-                  .withDataSourceProviderFn(new DataSourceFn(database))
+                  .withDataSourceProviderFn(DataSourceFn.readOnly(database))
                   .withTable("(" + query + ") AS pending")
                   .withPartitionColumn("id")
                   .withLowerBound(lowerBound)
@@ -90,7 +90,7 @@ public final class ArtifactSource extends PTransform<PBegin, PCollection<KV<RowK
           input.apply(
               "Read",
               JdbcIO.<KV<RowKey, String>>read()
-                  .withDataSourceProviderFn(new DataSourceFn(database))
+                  .withDataSourceProviderFn(DataSourceFn.readOnly(database))
                   .withQuery(query)
                   .withFetchSize(FETCH_SIZE)
                   .withRowMapper(new PendingRowMapper())

@@ -1,6 +1,7 @@
 package io.pgembed.read;
 
 import io.pgembed.db.DataSourceFn;
+import io.pgembed.db.Pruning;
 import io.pgembed.db.Database;
 import io.pgembed.db.RowKey;
 import io.pgembed.metrics.EmbeddingMetrics;
@@ -42,15 +43,15 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
   private final Duration pollInterval;
   private final Duration inFlightExpiry;
   private final Duration pruneInterval;
-  private final List<String> pruneStatements;
+  private final Pruning pruning;
 
   /** Reads {@code query} (columns id, text, sha, read_at) every {@code pollInterval}. */
   public ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry) {
-    this(database, query, pollInterval, inFlightExpiry, null, List.of());
+    this(database, query, pollInterval, inFlightExpiry, null, null);
   }
 
   private ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry,
-      Duration pruneInterval, List<String> pruneStatements) {
+      Duration pruneInterval, Pruning pruning) {
     if (pollInterval.getMillis() < 100) {
       throw new IllegalArgumentException("pollInterval must be >= 100 ms, but was " + pollInterval.getMillis() + " ms");
     }
@@ -59,15 +60,15 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     this.pollInterval = pollInterval;
     this.inFlightExpiry = inFlightExpiry;
     this.pruneInterval = pruneInterval;
-    this.pruneStatements = pruneStatements;
+    this.pruning = pruning;
   }
 
   /**
-   * Also runs {@code statements} (deletes of rows gone from the source; the first one's count is the vectors
-   * removed) on a poll at most every {@code interval}; null: never.
+   * Also removes the vectors and failure records of rows gone from the source ({@code pruning}) on a poll at most
+   * every {@code interval}; null: never.
    */
-  public ContinuousSource withPruning(Duration interval, List<String> statements) {
-    return new ContinuousSource(database, query, pollInterval, inFlightExpiry, interval, List.copyOf(statements));
+  public ContinuousSource withPruning(Duration interval, Pruning pruning) {
+    return new ContinuousSource(database, query, pollInterval, inFlightExpiry, interval, pruning);
   }
 
   @Override
@@ -75,14 +76,14 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     PCollection<Instant> polls = input
         .apply("Poll", PeriodicImpulse.create().withInterval(pollInterval))
         .apply("Count polls", ParDo.of(new CountPollsFn()));
-    if (pruneInterval != null && !pruneStatements.isEmpty()) {
-      polls = polls.apply("Prune deleted rows", ParDo.of(new PruneFn(database, pruneInterval, pruneStatements)));
+    if (pruneInterval != null && pruning != null) {
+      polls = polls.apply("Prune deleted rows", ParDo.of(new PruneFn(database, pruneInterval, pruning)));
     }
     return polls
         .apply(
             "Read pending rows",
             JdbcIO.<Instant, KV<RowKey, String>>readAll()
-                .withDataSourceProviderFn(new DataSourceFn(database))
+                .withDataSourceProviderFn(DataSourceFn.readOnly(database))
                 .withQuery(query)
                 .withParameterSetter(new NoParameters())
                 .withRowMapper(new ArtifactSource.PendingRowMapper())
@@ -132,20 +133,20 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
   }
 
   /**
-   * On a poll, at most every {@code interval}, runs the prune statements; the ticks pass on. A
+   * On a poll, at most every {@code interval}, prunes the rows gone from the source; the ticks pass on. A
    * failure is logged and tried again on the next poll: pruning never stops the embedding.
    */
   static final class PruneFn extends DoFn<Instant, Instant> {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PruneFn.class);
     private final Database database;
     private final Duration interval;
-    private final List<String> statements;
+    private final Pruning pruning;
     private transient long lastPruneMillis;
 
-    PruneFn(Database database, Duration interval, List<String> statements) {
+    PruneFn(Database database, Duration interval, Pruning pruning) {
       this.database = database;
       this.interval = interval;
-      this.statements = statements;
+      this.pruning = pruning;
     }
 
     @ProcessElement
@@ -153,8 +154,8 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
       long now = System.currentTimeMillis();
       if (now - lastPruneMillis >= interval.getMillis()) {
         lastPruneMillis = now;
-        try (java.sql.Connection c = database.connect()) {
-          long vectors = io.pgembed.db.EmbeddingSchema.executeAll(c, statements)[0];
+        try {
+          long vectors = pruning.pruneDeleted(database)[0];
           EmbeddingMetrics.ROWS_PRUNED.inc(vectors);
           if (vectors > 0) {
             LOG.info("Removed {} vectors of rows no longer in the source", vectors);
