@@ -109,17 +109,19 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
       c.commit(); // a read-only flag cannot change inside a transaction
     }
     c.setReadOnly(true);
-    SQLException failure = null;
+    Exception failure = null;
     try {
       return work.run(c);
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
       failure = e;
       throw e;
     } finally {
       try {
-        c.rollback();
-        c.setReadOnly(false);
-        c.setAutoCommit(autoCommit);
+        if (!c.isClosed()) { // the pool closes a connection after a fatal error: nothing to reset then
+          c.rollback();
+          c.setReadOnly(false);
+          c.setAutoCommit(autoCommit);
+        }
       } catch (SQLException e) {
         if (failure == null) {
           throw e;

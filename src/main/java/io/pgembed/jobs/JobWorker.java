@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgembed.db.Database;
 import io.pgembed.embed.SharedModels;
 import io.pgembed.model.ModelLoader;
+import io.pgembed.model.ModelSpec;
 import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.ModelOptions;
@@ -11,6 +12,7 @@ import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
+import io.pgembed.pipeline.Preflight;
 import io.pgembed.pipeline.RunReport;
 import io.pgembed.pipeline.RunStatus;
 import java.lang.management.ManagementFactory;
@@ -28,6 +30,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +49,7 @@ public final class JobWorker implements AutoCloseable {
 
   private final WorkerOptions options;
   private final Map<String, String> env;
+  private final UnaryOperator<ModelSpec> models;
   private final Database database;
   private final JobQueue queue;
   private final String name;
@@ -70,6 +74,12 @@ public final class JobWorker implements AutoCloseable {
   }
 
   public JobWorker(WorkerOptions options, Map<String, String> env) throws java.sql.SQLException {
+    this(options, env, UnaryOperator.identity());
+  }
+
+  /** As above; each job's model spec passes through {@code models} (a test wraps it, e.g. to hold its passes). */
+  JobWorker(WorkerOptions options, Map<String, String> env, UnaryOperator<ModelSpec> models)
+      throws java.sql.SQLException {
     if ("false".equalsIgnoreCase(env.getOrDefault("PGFLOW_ENABLED", "true"))) {
       throw new IllegalArgumentException("PGFLOW_ENABLED=false: the job queue is switched off here; unset it to run a worker");
     }
@@ -80,6 +90,7 @@ public final class JobWorker implements AutoCloseable {
     }
     this.options = options;
     this.env = env;
+    this.models = models;
     this.database = DatabaseOptions.database(options);
     this.queue = new JobQueue(database);
     this.name = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
@@ -177,7 +188,10 @@ public final class JobWorker implements AutoCloseable {
       args.addAll(FlinkSettings.runnerArgs(options, args));
       EmbeddingPipelineOptions o =
           OptionSources.parse(args.toArray(new String[0]), env, EmbeddingPipelineOptions.class);
-      RunReport report = EmbeddingPipeline.run(o, () -> lost.contains(job.id()));
+      RunReport report;
+      try (Preflight.Checked checked = Preflight.check(o, models.apply(EmbeddingPipeline.modelSpec(o)))) {
+        report = EmbeddingPipeline.run(checked, o, () -> lost.contains(job.id()));
+      }
       if (report.status().queueOutcome() == RunStatus.QueueOutcome.NOT_OURS) {
         stats.jobsStopped.incrementAndGet();
         LOG.warn("Job {} was cancelled (or reclaimed) while running: stopped its pipeline", job.id());

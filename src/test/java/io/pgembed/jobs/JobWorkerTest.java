@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import io.pgembed.db.TestDatabase;
+import io.pgembed.model.HeldModel;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -129,39 +130,57 @@ public class JobWorkerTest {
     }
   }
 
+  /** Waits until {@code ms} have passed since {@code sinceMillis}: a deadline that started before then has passed. */
+  static void awaitClockPast(long sinceMillis, long ms) throws InterruptedException {
+    await("the run's deadline to pass while a forward pass is held", 120,
+        () -> System.currentTimeMillis() > sinceMillis + ms);
+  }
+
   @Test
   public void aJobOverItsTimeLimitIsStoppedRecordedRetriedAndFailedAfterItsAttempts() throws Exception {
     String db = TestDatabase.newDatabase("jobtimeout");
     sql(db, "CREATE TABLE slow (id bigint PRIMARY KEY, content text)");
     sql(db, "INSERT INTO slow SELECT i, 'row ' || i || ' of a table too large for its time limit, with words'"
-        + " FROM generate_series(1, 8000) i");
-    JobWorker worker = new JobWorker(workerOptions(db), Map.of());
+        + " FROM generate_series(1, 600) i");
+    // Each attempt's first forward pass is held at a gate until its --timeout has passed: the group it belongs to
+    // (started before the deadline) is written, every later group is left pending, on any machine. A retry waits
+    // for the test (a long --retryDelayMs, then run_after moved), so the gate is closed again before it starts.
+    String gate = "jobtimeout-" + System.nanoTime();
+    JobWorker worker = new JobWorker(workerOptions(db, "--retryDelayMs=600000"), Map.of(), spec -> new HeldModel(spec, gate));
     Thread loop = loop(worker);
     try {
       JobQueue q = worker.queue();
-      // Each attempt may run 3 s: far less than 8,000 rows need on a CPU.
-      long id = q.enqueue("q", List.of("--sourceTable=slow", "--timeout=3000"), 2);
+      long id = q.enqueue("q", List.of("--sourceTable=slow", "--timeout=5000"), 2);
       loop.start();
+      HeldModel.awaitHeld(gate, 1, 180_000);
+      awaitClockPast(System.currentTimeMillis(), 5000);
+      HeldModel.open(gate);
+      await("job " + id + " to be retried", 120, status(q, id, "queued", 1));
+      HeldModel.close(gate);
+      sql(db, "UPDATE embedding_jobs SET run_after = now() WHERE id = " + id);
+      HeldModel.awaitHeld(gate, 2, 180_000);
+      awaitClockPast(System.currentTimeMillis(), 5000);
+      HeldModel.open(gate);
       await("job " + id + " to fail for good after 2 attempts", 180, status(q, id, "failed", 2));
       JobQueue.Job j = job(q, id);
-      assertTrue(j.error(), j.error().startsWith("partial: stopped at --timeout=3000 ms, "));
-      assertTrue(j.error(), j.error().endsWith(" rows still pending"));
       long written;
       try (Connection c = DriverManager.getConnection(db);
           ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM slow_embeddings")) {
         rs.next();
         written = rs.getLong(1);
       }
-      assertTrue("both attempts wrote rows, and kept them: " + written, written > 0 && written < 8000);
+      assertTrue("both attempts wrote the group they had started, and kept it: " + written,
+          written > 0 && written < 600);
       // What the attempts wrote is kept: the error names exactly what is still pending.
-      assertEquals("partial: stopped at --timeout=3000 ms, " + (8000 - written) + " rows still pending", j.error());
+      assertEquals("partial: stopped at --timeout=5000 ms, " + (600 - written) + " rows still pending", j.error());
 
       // The same work without a limit finishes the rest, and only the rest.
       long rest = q.enqueue("q", List.of("--sourceTable=slow"), 1);
       await("job " + rest + " to succeed", 300, status(q, rest, "succeeded", 1));
       assertTrue(job(q, rest).metrics(),
-          job(q, rest).metrics().contains("\"rows_embedded\": " + (8000 - written) + ","));
+          job(q, rest).metrics().contains("\"rows_embedded\": " + (600 - written) + ","));
     } finally {
+      HeldModel.open(gate);
       worker.stop();
       loop.join(TimeUnit.SECONDS.toMillis(60));
       worker.close();
@@ -174,13 +193,16 @@ public class JobWorkerTest {
     sql(db, "CREATE TABLE big (id bigint PRIMARY KEY, content text)");
     sql(db, "INSERT INTO big SELECT g, 'row number ' || g || ' of a table that takes a while to embed'"
         + " FROM generate_series(1, 3000) g");
-    JobWorker worker = new JobWorker(workerOptions(db, "--leaseMs=1500"), Map.of());
+    // The job's first forward pass is held until the job is cancelled: nothing can have been written.
+    String gate = "cancelrun-" + System.nanoTime();
+    JobWorker worker = new JobWorker(workerOptions(db, "--leaseMs=1500"), Map.of(), spec -> new HeldModel(spec, gate));
     Thread loop = loop(worker);
     try {
       JobQueue q = worker.queue();
       long id = q.enqueue("q", List.of("--sourceTable=big", "--batchSize=8", "--writeBatchSize=8"), 1);
       loop.start();
-      await("the job to run", 120, status(q, id, "running", 1));
+      HeldModel.awaitHeld(gate, 1, 180_000);
+      assertEquals("running", job(q, id).status());
       assertTrue(q.cancel(id));
       await("the worker to stop the job's pipeline", 60, () -> worker.stats.jobsStopped.get() == 1);
       JobQueue.Job j = job(q, id);
@@ -189,9 +211,10 @@ public class JobWorkerTest {
       try (Connection c = DriverManager.getConnection(db);
           ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM big_embeddings")) {
         rs.next();
-        assertTrue("stopped before the end: " + rs.getLong(1), rs.getLong(1) < 3000);
+        assertEquals("stopped before its first forward pass ended", 0, rs.getLong(1));
       }
     } finally {
+      HeldModel.open(gate);
       worker.stop();
       loop.join(TimeUnit.SECONDS.toMillis(60));
       worker.close();

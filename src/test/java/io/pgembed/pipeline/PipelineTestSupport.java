@@ -111,6 +111,16 @@ public final class PipelineTestSupport {
     }
   }
 
+  /** The first column of the first row of {@code sql}, as text. */
+  public static String firstValue(String jdbcUrl, String sql) throws SQLException {
+    try (Connection c = connect(jdbcUrl);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   /** Inserts (id, content) rows. */
   static void insert(String jdbcUrl, String table, Map<Long, String> rows) throws SQLException {
     try (Connection c = connect(jdbcUrl);

@@ -11,7 +11,12 @@ import static org.junit.Assert.assertTrue;
 import io.pgembed.Main;
 import io.pgembed.commands.RunCommand;
 import io.pgembed.db.TestDatabase;
+import io.pgembed.model.HeldModel;
 import io.pgembed.model.TestModels;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.Await;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,22 +35,41 @@ public class TimeoutTest {
     execute(db, "CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
     List<TestModels.CorpusText> corpus = TestModels.parityCorpus();
     Map<Long, String> rows = new LinkedHashMap<>();
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < 600; i++) {
       rows.put((long) i, corpus.get(i % corpus.size()).text() + " #" + i);
     }
     insert(db, "artifacts", rows);
 
-    // 2000 rows take about 40 s on the 2-core CI machines; the first batch reaches the model after about 4 s.
-    RunReport partial =
-        run(first, options(db, "--sourceTable=artifacts", "--timeout=12000", "--batchSize=8", "--writeBatchSize=8"));
+    // The first forward pass is held at a gate until the run's --timeout has passed: its group (started before the
+    // deadline) is written, every later group is left pending, on any machine.
+    String gate = "timeout-" + System.nanoTime();
+    EmbeddingPipelineOptions o =
+        options(db, "--sourceTable=artifacts", "--timeout=5000", "--batchSize=8", "--writeBatchSize=8");
+    CompletableFuture<RunReport> running = CompletableFuture.supplyAsync(() -> {
+      try {
+        return run(first, o, new HeldModel(EmbeddingPipeline.modelSpec(o), gate));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    RunReport partial;
+    try {
+      HeldModel.awaitHeld(gate, 1, 180_000);
+      long held = System.currentTimeMillis();
+      Await.await("the run's deadline to pass while a forward pass is held", 120,
+          () -> System.currentTimeMillis() > held + 5000);
+    } finally {
+      HeldModel.open(gate);
+    }
+    partial = running.get(5, TimeUnit.MINUTES);
     assertEquals(RunStatus.PARTIAL, partial.status());
     assertEquals(Main.EXIT_PARTIAL, RunCommand.exitCode(partial));
     long written = count(db, "SELECT count(*) FROM artifacts_embeddings");
     assertTrue("some rows were written before the timeout: " + written, written > 0);
-    assertTrue("not all rows were written: " + written, written < 2000);
-    assertEquals("what is not written is still pending", 2000 - written, partial.stillPending());
+    assertTrue("not all rows were written: " + written, written < 600);
+    assertEquals("what is not written is still pending", 600 - written, partial.stillPending());
     assertEquals("everything embedded before the deadline was written", partial.embedded(), written);
-    assertEquals(2000, partial.embedded() + partial.deferred());
+    assertEquals(600, partial.embedded() + partial.deferred());
     assertEquals(
         "every written row carries its own text's hash",
         written,
@@ -55,10 +79,10 @@ public class TimeoutTest {
     Map<String, String> firstWrites = embeddedAt(db);
     RunReport rest = run(second, options(db, "--sourceTable=artifacts"));
     assertEquals(RunStatus.COMPLETE, rest.status());
-    assertEquals(2000 - written, rest.read());
+    assertEquals(600 - written, rest.read());
     assertEquals(0, rest.stillPending());
-    assertEquals(2000, count(db, "SELECT count(*) FROM artifacts_embeddings"));
-    assertEquals("the second run embedded only what was pending", 2000 - written, rest.embedded());
+    assertEquals(600, count(db, "SELECT count(*) FROM artifacts_embeddings"));
+    assertEquals("the second run embedded only what was pending", 600 - written, rest.embedded());
     Map<String, String> after = embeddedAt(db);
     firstWrites.forEach((id, at) -> assertEquals("row " + id + " untouched by the second run", at, after.get(id)));
   }
