@@ -65,9 +65,19 @@ public final class SqlIdentifier implements Serializable {
     return (schema == null ? "" : '"' + schema + "\".") + '"' + name + '"';
   }
 
-  /** A sibling name in the same schema: {@code artifacts} -> {@code artifacts_embeddings}. */
-  public SqlIdentifier withSuffix(String suffix) {
-    return table((schema == null ? "" : schema + ".") + name + suffix, "derived table name");
+  /**
+   * A sibling name in the same schema: {@code artifacts} -> {@code artifacts_embeddings}. One over PostgreSQL's 63
+   * characters (which it would silently cut) is an error naming the derived name and {@code fix}, the option that
+   * names the table instead.
+   */
+  public SqlIdentifier withSuffix(String suffix, String fix) {
+    String derived = name + suffix;
+    if (derived.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
+      throw new IllegalArgumentException("the table name derived from " + this + ", " + derived + ", is "
+          + derived.length() + " characters; PostgreSQL allows 63 (and would cut it silently): name the table with "
+          + fix);
+    }
+    return table((schema == null ? "" : schema + ".") + derived, fix);
   }
 
   /** The value for to_regclass and pg_catalog lookups, quoted so that case is kept. */

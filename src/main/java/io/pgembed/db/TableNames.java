@@ -39,7 +39,7 @@ public record TableNames(
         SqlIdentifier.column(idColumn, "--idColumn"),
         SqlIdentifier.column(textColumn, "--textColumn"),
         sourceQuery,
-        targetTable == null ? source.withSuffix("_embeddings") : SqlIdentifier.table(targetTable, "--targetTable"),
+        targetTable == null ? source.withSuffix("_embeddings", "--targetTable") : SqlIdentifier.table(targetTable, "--targetTable"),
         SqlIdentifier.column(embeddingColumn, "--embeddingColumn"),
         SqlIdentifier.table(failuresTable, "--failuresTable"));
   }
@@ -50,7 +50,7 @@ public record TableNames(
    */
   public TableNames chunked(boolean defaultTarget) {
     return new TableNames(source, idColumn, textColumn, sourceQuery,
-        defaultTarget ? source.withSuffix("_chunks") : target, embeddingColumn, failures, true);
+        defaultTarget ? source.withSuffix("_chunks", "--targetTable") : target, embeddingColumn, failures, true);
   }
 
   /** The same tables with another target: a canary's shadow table. */
@@ -60,7 +60,7 @@ public record TableNames(
 
   /** The candidate's vectors during a canary rollout: {@code <target>_canary}. */
   public TableNames canary() {
-    return withTarget(target.withSuffix("_canary"));
+    return withTarget(target.withSuffix("_canary", "a shorter --targetTable (the canary's is <target>_canary)"));
   }
 
   /** The source rows as a relation: the table, or the user's query in parentheses. */

@@ -147,9 +147,9 @@ public class WeightsTest {
       java.nio.file.Files.write(dir.resolve("model.onnx"), in.readNBytes(40 << 20)); // 40 of its 133 MB
     }
     java.nio.file.Files.copy(ModelFamilies.e5Small().resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
-    java.io.UncheckedIOException e = org.junit.Assert.assertThrows(java.io.UncheckedIOException.class,
+    IllegalArgumentException e = org.junit.Assert.assertThrows(IllegalArgumentException.class,
         () -> ModelLoader.builder().model(dir.toString()).device("cpu").build().load());
-    assertTrue(e.getMessage(), e.getMessage().startsWith("Could not load --model=" + dir + ": "));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("--model=" + dir + " cannot be loaded: "));
     assertTrue(e.getMessage(), e.getMessage().contains("input ended unexpectedly"));
   }
 

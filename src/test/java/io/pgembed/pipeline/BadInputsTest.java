@@ -181,4 +181,103 @@ public class BadInputsTest {
       assertEquals(2, checked.pending());
     }
   }
+
+  /** The job's own tables in the public schema, by name: what a refused run must not have created. */
+  private static String jobTables(String db) throws Exception {
+    return PipelineTestSupport.firstValue(db, "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '')"
+        + " FROM pg_tables WHERE schemaname = 'public' AND (tablename LIKE '%\\_embeddings'"
+        + " OR tablename LIKE '%\\_chunks' OR tablename = 'embedding_failures')");
+  }
+
+  /** Runs the launcher; asserts the exit code, one line starting with "error: " and holding {@code says}. */
+  private static void refusedInOneLine(int code, String says, String... args) {
+    String[] out = PipelineTestSupport.launch(args);
+    assertEquals(out[2], Integer.toString(code), out[0]);
+    // Log lines aside (the pool's start), one line: no stack trace.
+    java.util.List<String> lines = out[1].strip().lines()
+        .filter(l -> !l.matches("^\\[[^]]+\\] (INFO|WARN) .*")).toList();
+    assertEquals(out[1], 1, lines.size());
+    assertThat(lines.get(0), org.hamcrest.Matchers.startsWith("error: "));
+    assertThat(lines.get(0), org.hamcrest.Matchers.containsString(says));
+  }
+
+  @Test
+  public void badInputsEndInOneLineWithExitTwoBeforeAnythingIsWritten() throws Exception {
+    String db = TestDatabase.newDatabase("badlines");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text); INSERT INTO docs VALUES (1, 'one');"
+        + " CREATE TABLE bin (id bigint PRIMARY KEY, content bytea); INSERT INTO bin VALUES (1, 'x');"
+        + " CREATE ROLE reader LOGIN;"
+        + " CREATE TABLE " + "a".repeat(60) + " (id bigint PRIMARY KEY, content text)");
+    String url = "--jdbcUrl=" + db;
+    refusedInOneLine(2, "--sourceQuery is not a query this database can run (ERROR: syntax error at or near",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--sourceQuery=SELEC id, content FROM docs");
+    refusedInOneLine(2, "(ERROR: relation \"nope\" does not exist, SQLState 42P01)",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--sourceQuery=SELECT id, content FROM nope");
+    refusedInOneLine(2, "--sourceQuery ends with ';'",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--sourceQuery=SELECT id, content FROM docs; ");
+    refusedInOneLine(2, "user reader may not read --sourceTable=docs (no SELECT privilege on its column id): have its"
+        + " owner run GRANT SELECT ON docs TO reader",
+        "run", url, "--username=reader", "--device=cpu", "--sourceTable=docs");
+    refusedInOneLine(2, "--maxBatchTokens must be >= 0 (0: no cap), but was -1",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--maxBatchTokens=-1");
+    refusedInOneLine(2, "--maxInFlightRows must be >= 0 (0: no bound), but was -5",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--maxInFlightRows=-5");
+    refusedInOneLine(2, "--chunkOverlap must be >= 0 (or -1: about 10% of --chunkTokens), but was -5",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--chunking=tokens", "--chunkOverlap=-5");
+    refusedInOneLine(2, "--textColumn=content is bytea: its hex form would be embedded, not its text. Use a text"
+        + " column, or --sourceQuery=\"SELECT id, convert_from(content, 'UTF8') AS content FROM bin\"",
+        "run", url, "--device=cpu", "--sourceTable=bin");
+    refusedInOneLine(2, "the table name derived from " + "a".repeat(60) + ", " + "a".repeat(60) + "_embeddings, is 71"
+        + " characters; PostgreSQL allows 63 (and would cut it silently): name the table with --targetTable",
+        "run", url, "--device=cpu", "--sourceTable=" + "a".repeat(60));
+    // A truncated model directory (the first megabyte of an ONNX file beside its tokenizer).
+    java.nio.file.Path broken = java.nio.file.Files.createTempDirectory("broken-model");
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(
+        io.pgembed.model.ModelFamilies.onnx(io.pgembed.model.ModelFamilies.e5Small()))) {
+      java.nio.file.Files.write(broken.resolve("model.onnx"), in.readNBytes(1 << 20));
+    }
+    java.nio.file.Files.copy(io.pgembed.model.ModelFamilies.e5Small().resolve("tokenizer.json"),
+        broken.resolve("tokenizer.json"));
+    refusedInOneLine(2, "--model=" + broken + " cannot be loaded: ",
+        "run", url, "--device=cpu", "--sourceTable=docs", "--model=" + broken);
+    assertEquals("no table was created by any of them", "", jobTables(db));
+
+    // A database whose sessions start with standard_conforming_strings off (a new one: no pooled session yet).
+    String legacy = TestDatabase.newDatabase("legacystrings");
+    execute(legacy, "CREATE TABLE docs (id bigint PRIMARY KEY, content text); INSERT INTO docs VALUES (1, 'one');"
+        + " ALTER DATABASE " + legacy.replaceAll(".*/([a-z0-9_]+)(\\?.*)?$", "$1")
+        + " SET standard_conforming_strings = off");
+    refusedInOneLine(2, "the server runs with standard_conforming_strings = off, and the job's SQL needs it on",
+        "run", "--jdbcUrl=" + legacy, "--device=cpu", "--sourceTable=docs");
+    assertEquals("", jobTables(legacy));
+  }
+
+  @Test
+  public void aRunRefusedForItsChunkingOrCanaryOptionsLeavesTheTargetExactlyAsItWas() throws Exception {
+    String db = TestDatabase.newDatabase("refusednothing");
+    PipelineTestSupport.createDocs(db, 6, i -> "Document " + i + ". " + "A sentence about PostgreSQL and vectors. "
+        .repeat((int) (20 * i)));
+    String url = "--jdbcUrl=" + db;
+    String[] first = PipelineTestSupport.launch("run", url, "--device=cpu", "--sourceTable=docs", "--chunking=tokens");
+    assertEquals(first[2], "0", first[0]);
+    String snapshot = "SELECT string_agg(t::text, '|' ORDER BY artifact_id, chunk_seq) FROM docs_chunks t";
+    String before = PipelineTestSupport.firstValue(db, snapshot);
+    long failuresBefore = count(db, "SELECT count(*) FROM embedding_failures");
+    execute(db, "DELETE FROM docs WHERE id IN (2, 5)"); // the next run that goes ahead prunes their chunks
+
+    refusedInOneLine(2, "--chunkOverlap", "run", url, "--device=cpu", "--sourceTable=docs", "--chunking=tokens",
+        "--chunkOverlap=200");
+    refusedInOneLine(2, "--chunkTokens=9999 must be 1 to the model's maximum length", "run", url, "--device=cpu",
+        "--sourceTable=docs", "--chunking=tokens", "--chunkTokens=9999");
+    refusedInOneLine(2, "--canaryModel with --chunking=tokens is not supported", "run", url, "--device=cpu",
+        "--sourceTable=docs", "--chunking=tokens", "--canaryModel=all-minilm-l6-v2");
+    assertEquals("the refused runs changed no chunk", before, PipelineTestSupport.firstValue(db, snapshot));
+    assertEquals(failuresBefore, count(db, "SELECT count(*) FROM embedding_failures"));
+    assertTrue(count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id IN (2, 5)") > 0);
+
+    String[] next = PipelineTestSupport.launch("run", url, "--device=cpu", "--sourceTable=docs", "--chunking=tokens");
+    assertEquals(next[2], "0", next[0]);
+    assertEquals("a run that goes ahead prunes them", 0,
+        count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id IN (2, 5)"));
+  }
 }
