@@ -21,7 +21,10 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
-/** Injection in names, secrets in options, logs and display data, and vector dimension checks. */
+/**
+ * Injection in names, secrets in options, logs and display data, and the vector column's type (its dimension against
+ * the model's is PgVectorTest's: a real[] column has none).
+ */
 public class GuardsTest {
   @Rule public final transient TestPipeline pipeline = TestPipeline.create();
   @Rule public TemporaryFolder tmp = new TemporaryFolder();
@@ -119,7 +122,7 @@ public class GuardsTest {
   }
 
   @Test
-  public void aVectorColumnOfAnotherDimensionFailsAtStartUp() throws Exception {
+  public void aVectorColumnOfAnotherTypeFailsAtStartUpAndNothingIsWritten() throws Exception {
     String db = TestDatabase.newDatabase("dims");
     execute(db, "CREATE TABLE artifacts (id bigint PRIMARY KEY, content text)");
     execute(db, "INSERT INTO artifacts VALUES (1, 'hello')");

@@ -134,7 +134,7 @@ public final class PipelineTestSupport {
     }
   }
 
-  /** artifact_id -> vector of the target table. */
+  /** artifact_id -> vector of a target of one vector per row (the primary key makes each id appear once). */
   public static Map<String, float[]> vectors(String jdbcUrl, String target) throws SQLException {
     Map<String, float[]> out = new HashMap<>();
     try (Connection c = connect(jdbcUrl);
@@ -147,7 +147,8 @@ public final class PipelineTestSupport {
           v[i] = boxed[i];
         }
         if (out.put(rs.getString(1), v) != null) {
-          throw new AssertionError("duplicate row for " + rs.getString(1));
+          throw new IllegalArgumentException(target + " holds several vectors for " + rs.getString(1)
+              + ": a target of chunks, which this reader of one vector per row does not read");
         }
       }
     }

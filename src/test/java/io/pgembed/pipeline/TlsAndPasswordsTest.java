@@ -158,4 +158,44 @@ public class TlsAndPasswordsTest {
     assertEquals(blank[1], "2", blank[0]);
     assertEquals("error: --passwordFile=" + empty + " is empty: it must hold the password\n", blank[1]);
   }
+
+  @Test
+  public void aWorkerStartedWithAPasswordFileRunsAJobOverTlsWithScram() throws Exception {
+    String admin = pg.getJdbcUrl("postgres", "postgres");
+    execute(admin, "CREATE TABLE notes (id bigint PRIMARY KEY, content text); ALTER TABLE notes OWNER TO app;"
+        + " INSERT INTO notes SELECT i, 'note ' || i || ' kept by a worker' FROM generate_series(1, 12) i");
+    // The job names only its table: the worker's URL, user and password file (and pool) are the ones it runs with.
+    io.pgembed.options.WorkerOptions o = io.pgembed.options.OptionSources.parse(new String[] {
+        "--jdbcUrl=" + url("ca.crt"), "--username=app", "--passwordFile=" + dir.resolve("password"),
+        "--maxPoolSize=3", "--device=cpu", "--queue=tls", "--retries=0", "--pollMs=100", "--port=0",
+        "--exitWhenIdle=true"}, Map.of(), io.pgembed.options.WorkerOptions.class);
+    try (io.pgembed.jobs.JobWorker worker = new io.pgembed.jobs.JobWorker(o, Map.of())) {
+      long id = worker.queue().enqueue("tls", List.of("--sourceTable=notes"), 1);
+      worker.run();
+      io.pgembed.jobs.JobQueue.Job job = worker.queue().recent(50).stream().filter(j -> j.id() == id).findFirst()
+          .orElseThrow();
+      assertEquals(job.error(), "succeeded", job.status());
+    }
+    assertEquals("app", PipelineTestSupport.firstValue(admin,
+        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE tablename = 'notes_embeddings'"));
+    Map<String, float[]> stored = PipelineTestSupport.vectors(admin, "notes_embeddings");
+    assertEquals(12, stored.size());
+    try (io.pgembed.model.EmbeddingPredictor p = io.pgembed.model.TestModels.bundled().newPredictor()) {
+      float[] expected = p.embedTexts(List.of("note 5 kept by a worker"))[0];
+      assertArrayEquals(expected, stored.get("5"), 1e-5f);
+    }
+  }
+
+  @Test
+  public void aServerOffTheLoopbackWithoutVerifiedTlsIsWarnedAbout() {
+    assertThat(new Database("jdbc:postgresql://db.internal:5432/app", "app", null).tlsWarning(),
+        containsString("--jdbcUrl reaches db.internal:5432 with sslmode=prefer (the default): the password and the"
+            + " data may cross the network unencrypted"));
+    assertThat(new Database("jdbc:postgresql://10.1.2.3/app?sslmode=require", "app", null).tlsWarning(),
+        containsString("with sslmode=require"));
+    assertEquals(null, new Database("jdbc:postgresql://db.internal/app?sslmode=verify-full", "app", null).tlsWarning());
+    assertEquals(null, new Database("jdbc:postgresql://db.internal/app?ssl=true&sslmode=verify-ca", "a", null).tlsWarning());
+    assertEquals(null, new Database("jdbc:postgresql://localhost:5432/app", "app", null).tlsWarning());
+    assertEquals(null, new Database("jdbc:postgresql://127.0.0.1/app", "app", null).tlsWarning());
+  }
 }

@@ -28,8 +28,9 @@ import org.junit.Rule;
 import org.junit.Test;
 
 /**
- * A real deadlock between the job's upsert batch and another transaction on the same target rows: PostgreSQL
- * aborts the job's batch (40P01), and the writer rolls it back and writes it again; the table ends exact.
+ * A real deadlock (40P01) and a real serialization failure (40001) between the job's upsert batch and another
+ * transaction on the same target rows: PostgreSQL aborts the job's batch, and the writer rolls it back and writes
+ * it again; the table ends exact.
  */
 public class DeadlockRetryTest {
   @Rule public final transient TestPipeline p = TestPipeline.create();
@@ -114,6 +115,58 @@ public class DeadlockRetryTest {
     }
     // The server counts it once the aborted session reports its statistics (within a few seconds).
     io.pgembed.Await.await("the server's count of deadlocks", 30, () -> deadlocks(db) == deadlocksBefore + 1);
+    Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
+    assertArrayEquals(new float[] {1f, 0.5f}, stored.get("1"), 0f);
+    assertArrayEquals(new float[] {2f, 0.25f}, stored.get("2"), 0f);
+    assertArrayEquals(new float[] {3f, 0.125f}, stored.get("3"), 0f);
+    assertEquals(3, TestDatabase.count(db, "SELECT count(*) FROM docs_embeddings WHERE model = '" + FP + "'"));
+  }
+
+  private static long rollbacks(String db) {
+    try {
+      return TestDatabase.count(db, "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A database whose sessions run at REPEATABLE READ (as some are configured): the job's batch waits for a row
+   * another transaction updates and commits, so PostgreSQL aborts the batch with 40001 (could not serialize access
+   * due to concurrent update); the writer rolls it back and writes it again, and the table ends exact.
+   */
+  @Test
+  public void aBatchThatLosesASerializationCheckIsWrittenAgain() throws Exception {
+    String db = TestDatabase.newDatabase("serialization");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+    EmbeddingTables tables = new EmbeddingTables(
+        TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
+    try (Connection c = PipelineTestSupport.connect(db)) {
+      tables.prepare(c, 2);
+    }
+    execute(db, "INSERT INTO docs_embeddings (artifact_id, embedding, model) VALUES (1, '{0,0}', 'old'),"
+        + " (2, '{0,0}', 'old'), (3, '{0,0}', 'old')");
+    execute(db, "ALTER DATABASE " + db.replaceAll(".*/([a-z0-9_]+)(\\?.*)?$", "$1")
+        + " SET default_transaction_isolation = 'repeatable read'");
+    long rollbacksBefore = rollbacks(db);
+    try (Connection other = PipelineTestSupport.connect(db)) {
+      other.setAutoCommit(false);
+      Statement s = other.createStatement();
+      s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
+
+      EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", io.pgembed.db.VectorType.REAL_ARRAY, 2);
+      p.apply(Create.of(3))
+          .apply(ParDo.of(new ThreeRows()))
+          .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
+          .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), FP, 3));
+      CompletableFuture<Void> job = CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
+
+      io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);
+      other.commit(); // row 2 changed after the batch's snapshot: the batch cannot be serialized
+      job.get(120, TimeUnit.SECONDS);
+    }
+    io.pgembed.Await.await("the server's count of rolled-back transactions", 30,
+        () -> rollbacks(db) >= rollbacksBefore + 1);
     Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
     assertArrayEquals(new float[] {1f, 0.5f}, stored.get("1"), 0f);
     assertArrayEquals(new float[] {2f, 0.25f}, stored.get("2"), 0f);
