@@ -13,6 +13,7 @@ import static org.junit.Assert.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgembed.db.TestDatabase;
+import io.pgembed.db.WriteGate;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -130,21 +131,19 @@ public class FlinkClusterIT {
     Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 900);
     Path report = HOME.resolve("report-b.json");
     Path out = HOME.resolve("failover-client.log");
+    // The job's writes are held once 300 vectors are in: the TaskManager is killed midway on any machine.
+    WriteGate gate = WriteGate.closedAfter(db, "artifacts", 384, 300);
     Process client = process(List.of("runners/flink.sh", "run", "--jdbcUrl=" + db, "--device=cpu",
-        "--sourceTable=artifacts", "--parallelism=2", "--executionRetryDelay=2000", "--reportFile=" + report), out);
+        "--sourceTable=artifacts", "--parallelism=2", "--executionRetryDelay=2000", "--writeBatchSize=50",
+        "--reportFile=" + report), out);
 
-    // Kill the only TaskManager once the job has written some rows, but well before it is done; then start a
-    // replacement, as Kubernetes would restart the pod.
-    await("the first rows written", 240, () -> {
-      try {
-        return TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings") > 0;
-      } catch (Exception e) {
-        return false; // the target table is created by the client before the job starts
-      }
-    });
-    long writtenBeforeKill = TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings");
-    assertThat("the job finished before the TaskManager could be killed", writtenBeforeKill, lessThan(900L));
+    // Kill the only TaskManager while its writes are held; then start a replacement, as Kubernetes would restart
+    // the pod, and let the writes through.
+    gate.awaitHeld(240);
     assertTrue(ProcessHandle.of(victim).orElseThrow().destroyForcibly());
+    long writtenBeforeKill = TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings");
+    gate.open();
+    assertThat("killed midway", writtenBeforeKill, lessThan(900L));
     System.out.printf("killed taskmanager-1 (pid %d) with %d of 900 rows written%n", victim, writtenBeforeKill);
     Result added = script(240, "runners/flink-cluster.sh", "add-taskmanager");
     assertEquals(added.output, 0, added.exit);

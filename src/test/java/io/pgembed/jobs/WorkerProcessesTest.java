@@ -11,6 +11,7 @@ import static org.junit.Assert.assertTrue;
 import io.pgembed.MainProcess;
 import io.pgembed.db.Database;
 import io.pgembed.db.TestDatabase;
+import io.pgembed.db.WriteGate;
 import io.pgembed.model.TestModels;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -91,6 +92,8 @@ public class WorkerProcessesTest {
     String db = TestDatabase.newDatabase("killed");
     JobQueue q = new JobQueue(new Database(db, null, null));
     table(db, "big", 1500);
+    // The job's writes are held once 200 vectors are in: it is killed midway on any machine, not in a race.
+    WriteGate gate = WriteGate.closedAfter(db, "big", 384, 200);
     long id = q.enqueue("k", List.of("--sourceTable=big", "--device=cpu", "--batchSize=8", "--writeBatchSize=8"), 3);
     Process doomed = startWorker(db, "k", "doomed", "--leaseMs=3000");
     Process rescuer = null;
@@ -98,19 +101,14 @@ public class WorkerProcessesTest {
       await("the first worker to run the job", 120, status(q, id, "running", 1));
       String firstOwner = job(q, id).worker();
       assertTrue(firstOwner.startsWith(doomed.pid() + "@"));
-      await("some rows to be written", 120, () -> {
-        try {
-          return count(db, "SELECT count(*) FROM big_embeddings") > 0;
-        } catch (Exception e) {
-          return false;
-        }
-      });
+      gate.awaitHeld(240);
       doomed.destroyForcibly(); // only the process this test started
       assertTrue(doomed.waitFor(30, TimeUnit.SECONDS));
+      gate.open();
       long before = count(db, "SELECT count(*) FROM big_embeddings");
       long writtenByDoomed = count(db, "SELECT count(*) FROM big_embeddings");
       String lastFirstWrite = firstValue(db, "SELECT max(embedded_at)::text FROM big_embeddings");
-      assertTrue("killed mid-job: " + before, before < 1500);
+      assertTrue("killed mid-job: " + before, before >= 193 && before < 1500);
 
       rescuer = startWorker(db, "k", "rescuer", "--leaseMs=3000", "--exitWhenIdle");
       assertTrue("the rescuer finishes", rescuer.waitFor(5, TimeUnit.MINUTES));
@@ -125,6 +123,7 @@ public class WorkerProcessesTest {
       assertTrue("the rescuer embedded only what was left: " + j.metrics(),
           j.metrics().contains("\"rows_embedded\": " + (1500 - before) + ","));
     } finally {
+      gate.close();
       doomed.destroyForcibly();
       if (rescuer != null) {
         rescuer.destroyForcibly();
