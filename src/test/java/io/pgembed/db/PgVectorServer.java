@@ -32,6 +32,7 @@ public final class PgVectorServer {
   private static final AtomicInteger COUNTER = new AtomicInteger();
   private static String adminUrl;
   private static String failure;
+  private static Path serverLog;
 
   private PgVectorServer() {}
 
@@ -53,6 +54,12 @@ public final class PgVectorServer {
       throw new IllegalStateException("CREATE EXTENSION vector failed on the pgvector server", e);
     }
     return url;
+  }
+
+  /** The server's log file, when this JVM started the server (null for PGEMBED_PGVECTOR_URL's). */
+  public static Path serverLog() {
+    adminUrl();
+    return serverLog;
   }
 
   static String withDatabase(String url, String database) {
@@ -106,7 +113,8 @@ public final class PgVectorServer {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("server.log").toString(),
+    serverLog = dir.resolve("server.log");
+    run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", serverLog.toString(),
         "-w", "-t", "60", "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories="
             + dir + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
             + " -c maintenance_work_mem=256MB",

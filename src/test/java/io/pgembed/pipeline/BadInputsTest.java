@@ -180,6 +180,47 @@ public class BadInputsTest {
         io.pgembed.model.TokenHashModel.small())) {
       assertEquals(2, checked.pending());
     }
+
+    // A table whose id is its primary key is not scanned for duplicates. The server logs every statement of this
+    // database; the check's GROUP BY ... HAVING appears for the table without a key and never for the one with.
+    // (Debian's PostgreSQL of the pgvector tests: this test reads its log file.)
+    String keyed = io.pgembed.db.PgVectorServer.newDatabase("keyedids");
+    java.nio.file.Path serverLog = io.pgembed.db.PgVectorServer.serverLog();
+    org.junit.Assume.assumeTrue("the pgvector server's log is not this JVM's to read", serverLog != null);
+    execute(keyed, "CREATE TABLE tight (id bigint PRIMARY KEY, content text); INSERT INTO tight VALUES (1, 'one');"
+        + " CREATE TABLE lax (id bigint, content text); INSERT INTO lax VALUES (1, 'one');"
+        + " ALTER DATABASE " + keyed.replaceAll(".*/([a-z0-9_]+)(\\?.*)?$", "$1") + " SET log_statement = 'all'");
+    String log = serverLogDuring(keyed, serverLog, () -> {
+      Preflight.check(options(keyed, "--sourceTable=tight"), io.pgembed.model.TokenHashModel.small()).close();
+      Preflight.check(options(keyed, "--sourceTable=lax"), io.pgembed.model.TokenHashModel.small()).close();
+    });
+    assertTrue("the log shows the run's statements", log.contains("FROM \"tight\" s LEFT JOIN"));
+    assertTrue(log, log.contains("FROM \"lax\" s GROUP BY s.\"id\" HAVING count(*) > 1"));
+    assertTrue("no duplicate check of the keyed table", !log.contains("FROM \"tight\" s GROUP BY"));
+  }
+
+  /** A check that may throw SQLException. */
+  private interface Work {
+    void run() throws Exception;
+  }
+
+  /** What the server wrote to {@code serverLog} while {@code work} ran, up to a marker statement run afterwards. */
+  private static String serverLogDuring(String db, java.nio.file.Path serverLog, Work work) throws Exception {
+    long from = java.nio.file.Files.size(serverLog);
+    work.run();
+    String marker = "log-marker-" + System.nanoTime();
+    execute(db, "SELECT '" + marker + "'");
+    String[] text = {""};
+    io.pgembed.Await.await("the server's log to reach the marker", 60, () -> {
+      try {
+        byte[] all = java.nio.file.Files.readAllBytes(serverLog);
+        text[0] = new String(all, (int) from, all.length - (int) from, java.nio.charset.StandardCharsets.UTF_8);
+        return text[0].contains(marker);
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    });
+    return text[0];
   }
 
   /** The job's own tables in the public schema, by name: what a refused run must not have created. */
