@@ -92,6 +92,10 @@ public final class JobWorker implements AutoCloseable {
     this.env = env;
     this.models = models;
     this.database = DatabaseOptions.database(options);
+    String tls = database.tlsWarning();
+    if (tls != null) {
+      LOG.warn(tls);
+    }
     this.queue = new JobQueue(database);
     this.name = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
     this.defaultModel = ModelOptions.loaderOf(options);
