@@ -1,5 +1,6 @@
 package io.pgembed.commands;
 
+import io.pgembed.model.Chunking;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.ModelOptions;
@@ -63,7 +64,7 @@ public final class DemoCommand {
       }
       o.setJdbcUrl(url);
       o.setSourceTable("artifacts");
-      o.setChunking("tokens"); // the files are documents, most of them far longer than the model's limit
+      o.setChunking(Chunking.TOKENS); // the files are documents, most of them far longer than the model's limit
       RunReport report = EmbeddingPipeline.run(o);
       if (report.status() != RunStatus.COMPLETE) {
         return RunCommand.exitCode(report);

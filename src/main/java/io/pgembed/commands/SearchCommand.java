@@ -2,8 +2,10 @@ package io.pgembed.commands;
 
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
-import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.Catalog;
+import io.pgembed.db.SearchQueries;
 import io.pgembed.db.VectorType;
+import io.pgembed.model.Cosine;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.DatabaseOptions;
@@ -63,12 +65,12 @@ public final class SearchCommand {
       throw new BadInputException("--top must be >= 1, but was " + o.getTop());
     }
     Database db = DatabaseOptions.database(o);
-    EmbeddingTables tables = EmbeddingTables.of(TableOptions.tableNames(o));
+    SearchQueries queries = new SearchQueries(TableOptions.tableNames(o));
     try (Connection c = db.connectReadOnly()) { // the source may be the user's query: it only reads
-      VectorType type = EmbeddingSchema.targetVectorType(c, tables.names());
+      VectorType type = EmbeddingSchema.targetVectorType(c, queries.names());
       return type.pgvector()
-          ? nearest(c, tables, type, query, fingerprint, o.getTop())
-          : scan(c, tables, query, fingerprint, o.getTop());
+          ? nearest(c, queries, type, query, fingerprint, o.getTop())
+          : scan(c, queries, query, fingerprint, o.getTop());
     }
   }
 
@@ -78,7 +80,7 @@ public final class SearchCommand {
    * candidates, so k hits come back even where older vectors of another model share the index.
    */
   private static List<Hit> nearest(
-      Connection c, EmbeddingTables tables, VectorType type, float[] query, String fingerprint, int top)
+      Connection c, SearchQueries queries, VectorType type, float[] query, String fingerprint, int top)
       throws SQLException {
     c.setAutoCommit(false);
     try {
@@ -88,7 +90,7 @@ public final class SearchCommand {
         }
       }
       List<Hit> hits = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(tables.nearestQuery(fingerprint, type, top))) {
+      try (PreparedStatement ps = c.prepareStatement(queries.nearestQuery(fingerprint, type, top))) {
         ps.setObject(1, query);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -106,7 +108,7 @@ public final class SearchCommand {
 
   /** hnsw.iterative_scan exists from pgvector 0.8.0. */
   private static boolean iterativeScans(Connection c) throws SQLException {
-    String version = EmbeddingSchema.pgvectorVersion(c);
+    String version = Catalog.pgvectorVersion(c);
     if (version == null) {
       return false;
     }
@@ -120,16 +122,16 @@ public final class SearchCommand {
    * real[]: every stored vector of the model, streamed through a cursor (memory stays flat), compared in Java.
    * O(rows): use a pgvector target for large tables.
    */
-  private static List<Hit> scan(Connection c, EmbeddingTables tables, float[] query, String fingerprint, int top)
+  private static List<Hit> scan(Connection c, SearchQueries queries, float[] query, String fingerprint, int top)
       throws SQLException {
     // The best hit per document (a chunked target has many vectors per document): at most top entries.
     List<Hit> best = new ArrayList<>(top + 1);
     c.setAutoCommit(false); // a cursor, not the whole table in memory
     try (Statement s = c.createStatement()) {
       s.setFetchSize(1000);
-      try (ResultSet rs = s.executeQuery(tables.searchQuery(fingerprint))) {
+      try (ResultSet rs = s.executeQuery(queries.searchQuery(fingerprint))) {
         while (rs.next()) {
-          double score = cosine(query, parseVector(rs.getString(2)));
+          double score = Cosine.of(query, VectorType.parseText(rs.getString(2)));
           String id = rs.getString(1);
           int same = -1;
           int worst = -1;
@@ -156,28 +158,6 @@ public final class SearchCommand {
   }
 
   /** Parses {@code {1,2}} (real[]) or {@code [1,2]} (pgvector). */
-  static float[] parseVector(String literal) {
-    String body = literal.substring(1, literal.length() - 1);
-    String[] parts = body.split(",");
-    float[] v = new float[parts.length];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = Float.parseFloat(parts[i]);
-    }
-    return v;
-  }
-
-  static double cosine(float[] a, float[] b) {
-    double dot = 0;
-    double na = 0;
-    double nb = 0;
-    for (int i = 0; i < Math.min(a.length, b.length); i++) {
-      dot += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
-  }
-
   static String snippet(String text) {
     String one = text == null ? "" : text.replaceAll("\\s+", " ").strip();
     return one.length() > 100 ? one.substring(0, 100) + "…" : one;

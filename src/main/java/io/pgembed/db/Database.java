@@ -76,20 +76,12 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
    * SQLState 25006 instead of changing data. The pool resets the connection when it is closed.
    */
   public Connection connectReadOnly() throws SQLException {
-    Connection c = connect();
-    try {
-      c.setAutoCommit(false);
-      c.setReadOnly(true);
-      return c;
-    } catch (SQLException e) {
-      c.close();
-      throw e;
-    }
+    return readOnlyDataSource().getConnection();
   }
 
   /** {@link #connectReadOnly()}'s connections as a DataSource, for JdbcIO's reads. */
   public DataSource readOnlyDataSource() {
-    return new ReadOnlyDataSource(this);
+    return new ReadOnlyDataSource(dataSource());
   }
 
   /** Work on a connection that may throw SQLException. */
@@ -129,6 +121,17 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
         failure.addSuppressed(e);
       }
     }
+  }
+
+  /** Runs {@code statements} in order on {@code c}; returns each one's count of rows changed. */
+  public static long[] executeAll(Connection c, java.util.List<String> statements) throws SQLException {
+    long[] counts = new long[statements.size()];
+    try (java.sql.Statement s = c.createStatement()) {
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] = s.executeUpdate(statements.get(i));
+      }
+    }
+    return counts;
   }
 
   /**
@@ -172,7 +175,7 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
     try (Connection c = DATA_SOURCES.computeIfAbsent(this, Database::pooled).unpooled().getConnection()) {
       c.isValid(5);
     } catch (SQLException e) {
-      throw DatabaseUnavailableException.of(e, this).map(SQLException.class::cast).orElse(e);
+      throw DatabaseUnavailableException.of(e, where(), effectiveUser()).map(SQLException.class::cast).orElse(e);
     }
   }
 
@@ -206,7 +209,7 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
 
   /** This configuration's pool (opened at its first connection) over its one unpooled driver source. */
   private static PooledDataSource pooled(Database db) {
-    return new PooledDataSource(db, unpooled(db));
+    return new PooledDataSource(db.where(), db.effectiveUser(), db.maxPoolSize, connectionTimeoutMs(), unpooled(db));
   }
 
   private static PGSimpleDataSource unpooled(Database db) {

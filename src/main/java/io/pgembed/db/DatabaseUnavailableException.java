@@ -6,7 +6,7 @@ import java.util.Optional;
 /**
  * A failure to connect (SQLState class 08: refused, unreachable, reset; 28: authentication; 3D000: no such
  * database), said in one line that names the host, port and database and what to check, never the password. It
- * keeps the driver's SQLState and exception as its cause. {@link Database#connect()} throws it; the launcher prints
+ * keeps the driver's SQLState and exception as its cause. {@code Database.connect()} throws it; the launcher prints
  * its message alone and exits with {@code ExitCode.DATABASE_UNAVAILABLE}.
  */
 public final class DatabaseUnavailableException extends SQLException {
@@ -14,13 +14,12 @@ public final class DatabaseUnavailableException extends SQLException {
     super(message, cause.getSQLState(), cause);
   }
 
-  /** {@code error} as a connection failure to {@code db}, when it is one. */
-  static Optional<DatabaseUnavailableException> of(SQLException error, Database db) {
+  /** {@code error} as a connection failure to {@code where} ({@code host:port/db}) as {@code user}, when it is one. */
+  static Optional<DatabaseUnavailableException> of(SQLException error, String where, String user) {
     String state = error.getSQLState();
     if (state == null) {
       return Optional.empty();
     }
-    String where = db.where();
     String reason = firstLine(error) + " (SQLState " + state + ")";
     String message;
     boolean noPassword = state.equals("08004") && String.valueOf(error.getMessage()).contains("password");
@@ -29,7 +28,7 @@ public final class DatabaseUnavailableException extends SQLException {
           + " and that the server is running and accepts TCP connections from here (listen_addresses,"
           + " pg_hba.conf, a firewall).";
     } else if (state.startsWith("28") || noPassword) {
-      message = "PostgreSQL at " + where + " refused the login of user " + db.effectiveUser() + ": " + reason
+      message = "PostgreSQL at " + where + " refused the login of user " + user + ": " + reason
           + ". Check --username and the password source (--passwordFile, PGPASSWORD or ~/.pgpass), and"
           + " pg_hba.conf's method for this host.";
     } else if (state.equals("3D000")) {

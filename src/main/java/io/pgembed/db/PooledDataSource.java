@@ -14,7 +14,7 @@ import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * One JVM's connection pool for one {@link Database}: HikariCP over pgjdbc, at most {@code --maxPoolSize}
+ * One JVM's connection pool for one database configuration: HikariCP over pgjdbc, at most {@code --maxPoolSize}
  * connections, none kept idle past 30 s, and closed (its housekeeping thread ended) after a minute unused, so a job
  * classloader on a Flink TaskManager leaves no thread behind; the next use opens it again. A connection that cannot
  * be had within 30 s is an error that says why: the server unreachable or refusing the login
@@ -23,13 +23,23 @@ import org.postgresql.ds.PGSimpleDataSource;
 final class PooledDataSource implements DataSource {
   private static final AtomicInteger POOLS = new AtomicInteger();
   private static final long CLOSE_UNUSED_AFTER_MS = 60_000;
-  private final Database database;
+  private final String where;
+  private final String user;
+  private final int maxPoolSize;
+  private final long connectionTimeoutMs;
   private final PGSimpleDataSource unpooled;
   private HikariDataSource pool;
   private long lastUse;
 
-  PooledDataSource(Database database, PGSimpleDataSource unpooled) {
-    this.database = database;
+  /**
+   * A pool of at most {@code maxPoolSize} connections of {@code unpooled} to {@code where} ({@code host:port/db}, for
+   * messages) as {@code user}, waiting at most {@code connectionTimeoutMs} for one.
+   */
+  PooledDataSource(String where, String user, int maxPoolSize, long connectionTimeoutMs, PGSimpleDataSource unpooled) {
+    this.where = where;
+    this.user = user;
+    this.maxPoolSize = maxPoolSize;
+    this.connectionTimeoutMs = connectionTimeoutMs;
     this.unpooled = unpooled;
   }
 
@@ -44,10 +54,10 @@ final class PooledDataSource implements DataSource {
       HikariConfig c = new HikariConfig();
       c.setPoolName("pg-embeddings-" + POOLS.incrementAndGet());
       c.setDataSource(unpooled);
-      c.setMaximumPoolSize(database.maxPoolSize());
+      c.setMaximumPoolSize(maxPoolSize);
       c.setMinimumIdle(0);
       c.setIdleTimeout(30_000);
-      c.setConnectionTimeout(Database.connectionTimeoutMs());
+      c.setConnectionTimeout(connectionTimeoutMs);
       c.setInitializationFailTimeout(-1); // opened lazily: a pool never fails at construction
       pool = new HikariDataSource(c);
       scheduleCloseIfUnused();
@@ -87,12 +97,12 @@ final class PooledDataSource implements DataSource {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SQLException s && s != e && s.getSQLState() != null) {
         if (s.getSQLState().equals("53300")) {
-          return new SQLException("PostgreSQL at " + database.where() + " refused a new connection: " + s.getMessage()
+          return new SQLException("PostgreSQL at " + where + " refused a new connection: " + s.getMessage()
               + " (SQLState 53300: its max_connections is taken by all its clients). Lower --maxPoolSize (this"
-              + " JVM's pool holds at most " + database.maxPoolSize() + "), --workers or --parallelism, or raise"
+              + " JVM's pool holds at most " + maxPoolSize + "), --workers or --parallelism, or raise"
               + " max_connections.", "53300", e);
         }
-        var unavailable = DatabaseUnavailableException.of(s, database);
+        var unavailable = DatabaseUnavailableException.of(s, where, user);
         if (unavailable.isPresent()) {
           return unavailable.get();
         }
@@ -100,8 +110,8 @@ final class PooledDataSource implements DataSource {
     }
     var bean = p.getHikariPoolMXBean();
     if (e instanceof java.sql.SQLTransientConnectionException && bean != null) {
-      return new SQLException("No free connection to " + database.where() + " within " + p.getConnectionTimeout()
-          + " ms: all " + database.maxPoolSize() + " of this JVM's pool are in use (active "
+      return new SQLException("No free connection to " + where + " within " + p.getConnectionTimeout()
+          + " ms: all " + maxPoolSize + " of this JVM's pool are in use (active "
           + bean.getActiveConnections() + ", waiting " + bean.getThreadsAwaitingConnection() + "). Raise"
           + " --maxPoolSize, or lower --workers, --readPartitions or --parallelism.", null, e);
     }

@@ -24,7 +24,7 @@ public record Pruning(EmbeddingTables tables, String idCastType) implements Seri
   public long[] pruneDeleted(Database database) throws SQLException {
     try (Connection c = database.connect()) {
       if (tables.names().sourceQuery() == null) {
-        return EmbeddingSchema.executeAll(c, tables.pruneStatements(idCastType));
+        return Database.executeAll(c, tables.pruneStatements(idCastType));
       }
       List<String> reads = tables.goneIdsQueries(idCastType);
       List<List<String>> gone = Database.readOnly(c, ro -> List.of(ids(ro, reads.get(0)), ids(ro, reads.get(1))));
@@ -45,18 +45,21 @@ public record Pruning(EmbeddingTables tables, String idCastType) implements Seri
 
   /** With chunks: removes the failure records of documents whose chunks are now all current; returns how many. */
   public long clearCompletedFailures(Database database) throws SQLException {
-    if (!tables.names().chunked()) {
-      return 0;
+    List<String> statements = tables.clearCompletedFailuresStatements(idCastType);
+    if (statements.isEmpty()) {
+      return 0; // a target of rows: each upsert clears its own row's record
     }
     try (Connection c = database.connect()) {
       if (tables.names().sourceQuery() == null) {
-        return EmbeddingSchema.executeAll(c, List.of(tables.clearCompletedFailuresStatement(idCastType)))[0];
+        return java.util.Arrays.stream(Database.executeAll(c, statements)).sum();
       }
       List<String[]> complete = Database.readOnly(c, ro -> {
         List<String[]> out = new ArrayList<>();
-        try (ResultSet rs = ro.createStatement().executeQuery(tables.completedFailuresQuery(idCastType))) {
-          while (rs.next()) {
-            out.add(new String[] {rs.getString(1), rs.getString(2)});
+        for (String query : tables.completedFailuresQueries(idCastType)) {
+          try (ResultSet rs = ro.createStatement().executeQuery(query)) {
+            while (rs.next()) {
+              out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
           }
         }
         return out;

@@ -7,17 +7,28 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 
-/** The pool of a {@link Database}, handing out connections in read-only transactions ({@link Database#connectReadOnly}). */
+/**
+ * A pool's connections in read-only transactions (autocommit off, read-only on): what reads the user's source runs
+ * on. The pool resets each connection when it is closed.
+ */
 final class ReadOnlyDataSource implements DataSource {
-  private final Database database;
+  private final DataSource pool;
 
-  ReadOnlyDataSource(Database database) {
-    this.database = database;
+  ReadOnlyDataSource(DataSource pool) {
+    this.pool = pool;
   }
 
   @Override
   public Connection getConnection() throws SQLException {
-    return database.connectReadOnly();
+    Connection c = pool.getConnection();
+    try {
+      c.setAutoCommit(false);
+      c.setReadOnly(true);
+      return c;
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
   }
 
   @Override

@@ -19,13 +19,17 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * the failure record keeps so that a replayed write of the same read counts no second attempt. Two keys of the same
  * row and text are equal whenever they were read.
  */
-public record RowKey(
-    String id, byte @Nullable [] contentSha256, long readAtMicros, int chunkSeq, int chunkCount, int chunkStart,
-    int chunkEnd) {
+public record RowKey(String id, byte @Nullable [] contentSha256, long readAtMicros, @Nullable Chunk chunk) {
+
+  /**
+   * Where a chunk lies in its row's text: chunk {@code seq} of {@code count}, characters {@code [start, end)}
+   * counted in Unicode code points (PostgreSQL's characters: {@code substr(text, start + 1, end - start)}).
+   */
+  public record Chunk(int seq, int count, int start, int end) {}
 
   /** A whole row's key (not a chunk). */
   public RowKey(String id, byte @Nullable [] contentSha256, long readAtMicros) {
-    this(id, contentSha256, readAtMicros, -1, 0, 0, 0);
+    this(id, contentSha256, readAtMicros, null);
   }
 
   /** A key with no read time. */
@@ -33,33 +37,35 @@ public record RowKey(
     this(id, contentSha256, 0);
   }
 
-  /**
-   * This row's chunk {@code seq} of {@code count}: characters {@code [start, end)} of its text, counted in Unicode
-   * code points (PostgreSQL's characters: {@code substr(text, start + 1, end - start)}).
-   */
+  /** This row's chunk {@code seq} of {@code count}: code points {@code [start, end)} of its text. */
   public RowKey chunk(int seq, int count, int start, int end) {
-    return new RowKey(id, contentSha256, readAtMicros, seq, count, start, end);
+    return new RowKey(id, contentSha256, readAtMicros, new Chunk(seq, count, start, end));
   }
 
   /** A chunk of a row's text rather than the whole row. */
   public boolean isChunk() {
-    return chunkSeq >= 0;
+    return chunk != null;
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof RowKey k && id.equals(k.id) && Arrays.equals(contentSha256, k.contentSha256)
-        && chunkSeq == k.chunkSeq;
+        && seq() == k.seq();
   }
 
   @Override
   public int hashCode() {
-    return id.hashCode() * 31 + chunkSeq;
+    return id.hashCode() * 31 + seq();
+  }
+
+  /** The chunk's place, or -1 for a whole row: for equality and the coder only. */
+  private int seq() {
+    return chunk == null ? -1 : chunk.seq();
   }
 
   @Override
   public String toString() {
-    return "RowKey[" + id + (isChunk() ? ", chunk " + chunkSeq + " of " + chunkCount : "") + "]";
+    return "RowKey[" + id + (isChunk() ? ", chunk " + chunk.seq() + " of " + chunk.count() : "") + "]";
   }
 
   /** The Beam coder: deterministic, so a RowKey can key state. */
@@ -76,11 +82,12 @@ public record RowKey(
       StringUtf8Coder.of().encode(value.id(), out);
       BYTES.encode(value.contentSha256(), out);
       VarLongCoder.of().encode(value.readAtMicros(), out);
-      VarIntCoder.of().encode(value.chunkSeq() + 1, out);
+      // 0 for a whole row, else the chunk's seq + 1 and its place (the encoding of earlier releases).
+      VarIntCoder.of().encode(value.seq() + 1, out);
       if (value.isChunk()) {
-        VarIntCoder.of().encode(value.chunkCount(), out);
-        VarIntCoder.of().encode(value.chunkStart(), out);
-        VarIntCoder.of().encode(value.chunkEnd(), out);
+        VarIntCoder.of().encode(value.chunk().count(), out);
+        VarIntCoder.of().encode(value.chunk().start(), out);
+        VarIntCoder.of().encode(value.chunk().end(), out);
       }
     }
 

@@ -41,6 +41,22 @@ public enum VectorType {
   }
 
   /** Parses {@code --vectorType}: real[] (or real), vector, halfvec, in any case; null stays null (not asked). */
+  /** A float4[] parameter (sent binary) as this column's type: pgvector casts real[] to vector and halfvec. */
+  public String parameter() {
+    return pgvector() ? "CAST(CAST(? AS real[]) AS " + sqlName() + ")" : "CAST(? AS real[])";
+  }
+
+  /** A vector as PostgreSQL prints it: {@code {1,2}} (real[]) or {@code [1,2]} (vector, halfvec). */
+  public static float[] parseText(String literal) {
+    String body = literal.substring(1, literal.length() - 1);
+    String[] parts = body.split(",");
+    float[] v = new float[parts.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = Float.parseFloat(parts[i]);
+    }
+    return v;
+  }
+
   public static VectorType parse(String value, String option) {
     if (value == null) {
       return null;

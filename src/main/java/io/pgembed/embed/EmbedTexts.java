@@ -38,42 +38,42 @@ import org.joda.time.Duration;
  * <p>The input's coder must encode NULL texts if there are any ({@code NullableCoder.of(StringUtf8Coder.of())}).
  */
 public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, EmbedTexts.Result<K>> {
-  private final ModelSpec model;
-  private final BatchMode batchMode;
-  private final int batchSize;
-  private final int groupSize;
-  private final int maxBatchTokens;
-  private final int maxTokensPerText;
-  private final int shards;
-  private final boolean lengthBuckets;
-  private final Duration maxBuffering;
-  private final long deadlineMillis;
+  /** Everything the transform is configured with; each {@code withX} changes a copy. */
+  private static final class Settings extends TransformSettings<Settings> {
+    ModelSpec model;
+    BatchMode batchMode = BatchMode.COUNT;
+    int batchSize = 32;
+    int groupSize;
+    int maxBatchTokens = 2048;
+    int maxTokensPerText = 512;
+    int shards;
+    boolean lengthBuckets = true;
+    Duration maxBuffering = Duration.standardSeconds(2);
+    long deadlineMillis;
+  }
 
-  private EmbedTexts(
-      ModelSpec model, BatchMode batchMode, int batchSize, int groupSize, int maxBatchTokens, int maxTokensPerText,
-      int shards, boolean lengthBuckets, Duration maxBuffering, long deadlineMillis) {
-    this.model = model;
-    this.batchMode = batchMode;
-    this.batchSize = batchSize;
-    this.groupSize = groupSize;
-    this.maxBatchTokens = maxBatchTokens;
-    this.maxTokensPerText = maxTokensPerText;
-    this.shards = shards;
-    this.lengthBuckets = lengthBuckets;
-    this.maxBuffering = maxBuffering;
-    this.deadlineMillis = deadlineMillis;
+  private final Settings s;
+
+  private EmbedTexts(Settings settings) {
+    this.s = settings;
+  }
+
+  private EmbedTexts<K> with(java.util.function.Consumer<Settings> change) {
+    return new EmbedTexts<>(s.copy(change));
   }
 
   /**
-   * Embeds with {@code model}. Defaults: groups of 32 texts, at most 2048 token slots per forward pass, length
-   * buckets on, 2 s of buffering, as many shards as the model's workers, no deadline.
+   * Embeds with {@code model}. Defaults: forward passes of at most 32 texts and 2048 token slots, in groups of 4
+   * passes' worth, length buckets on, 2 s of buffering, as many shards as the model's workers, no deadline.
    */
   public static <K> EmbedTexts<K> using(ModelSpec model) {
     if (model == null) {
       throw new IllegalArgumentException("model must not be null");
     }
-    return new EmbedTexts<>(
-        model, BatchMode.COUNT, 32, 0, 2048, 512, model.workers(), true, Duration.standardSeconds(2), 0);
+    Settings settings = new Settings();
+    settings.model = model;
+    settings.shards = model.workers();
+    return new EmbedTexts<>(settings);
   }
 
   /** At most this many texts per forward pass. */
@@ -81,8 +81,7 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be > 0, but was " + batchSize);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> c.batchSize = batchSize);
   }
 
   /**
@@ -94,8 +93,7 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     if (groupSize < 0) {
       throw new IllegalArgumentException("groupSize must be >= 0 (0: 4 x batchSize), but was " + groupSize);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> c.groupSize = groupSize);
   }
 
   /** At most this many token slots (texts x longest) per forward pass; 0: no cap. */
@@ -103,8 +101,7 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     if (maxBatchTokens < 0) {
       throw new IllegalArgumentException("maxBatchTokens must be >= 0 (0: no cap), but was " + maxBatchTokens);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> c.maxBatchTokens = maxBatchTokens);
   }
 
   /**
@@ -118,8 +115,10 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     if (maxTokensPerText < 1) {
       throw new IllegalArgumentException("maxTokensPerText must be > 0, but was " + maxTokensPerText);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> {
+      c.batchMode = batchMode;
+      c.maxTokensPerText = maxTokensPerText;
+    });
   }
 
   /** Keys the groups are spread over; each shard forms its groups on its own. */
@@ -127,23 +126,20 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     if (shards < 1) {
       throw new IllegalArgumentException("shards must be > 0, but was " + shards);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> c.shards = shards);
   }
 
   /** Whether texts of similar length are grouped together (less padding). */
   public EmbedTexts<K> withLengthBuckets(boolean lengthBuckets) {
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> c.lengthBuckets = lengthBuckets);
   }
 
-  /** The longest wait for a group to fill. */
+  /** The longest wait for a group to fill before it is embedded as it is. */
   public EmbedTexts<K> withMaxBuffering(Duration maxBuffering) {
     if (maxBuffering == null || maxBuffering.getMillis() < 1) {
       throw new IllegalArgumentException("maxBuffering must be > 0 ms, but was " + maxBuffering);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, deadlineMillis);
+    return with(c -> c.maxBuffering = maxBuffering);
   }
 
   /**
@@ -155,8 +151,7 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     if (epochMillis < 0) {
       throw new IllegalArgumentException("deadline must be >= 0 (0: none), but was " + epochMillis);
     }
-    return new EmbedTexts<>(model, batchMode, batchSize, groupSize, maxBatchTokens, maxTokensPerText, shards,
-        lengthBuckets, maxBuffering, epochMillis);
+    return with(c -> c.deadlineMillis = epochMillis);
   }
 
   @Override
@@ -168,13 +163,13 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     TupleTag<KV<K, float[]>> embedded = new TupleTag<>() {};
     TupleTag<KV<K, EmbeddingFailure>> failed = new TupleTag<>() {};
     TupleTag<KV<K, String>> deferred = new TupleTag<>() {};
-    long limit = batchMode == BatchMode.TOKENS ? maxBatchTokens : groupSize > 0 ? groupSize : 4L * batchSize;
+    long limit = s.batchMode == BatchMode.TOKENS ? s.maxBatchTokens : s.groupSize > 0 ? s.groupSize : 4L * s.batchSize;
     PCollectionTuple out =
         texts
-            .apply("Batch", new BatchTexts<K>(batchMode, limit, maxTokensPerText, shards, lengthBuckets, maxBuffering,
-                new ModelTokenCounter(model)))
-            .apply("Embed", ParDo.of(new EmbedBatchFn<K>(model, batchSize, maxBatchTokens, deadlineMillis, embedded,
-                    failed, deferred))
+            .apply("Batch", new BatchTexts<K>(s.batchMode, limit, s.maxTokensPerText, s.shards, s.lengthBuckets,
+                s.maxBuffering, new ModelTokenCounter(s.model)))
+            .apply("Embed", ParDo.of(new EmbedBatchFn<K>(s.model, s.batchSize, s.maxBatchTokens, s.deadlineMillis,
+                    embedded, failed, deferred))
                 .withOutputTags(embedded, TupleTagList.of(failed).and(deferred)));
     return new Result<>(
         texts.getPipeline(),
@@ -187,10 +182,10 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder
-        .add(DisplayData.item("model", model.toString()))
-        .add(DisplayData.item("batchMode", batchMode.label()))
-        .add(DisplayData.item("batchSize", batchSize))
-        .add(DisplayData.item("maxBatchTokens", maxBatchTokens));
+        .add(DisplayData.item("model", s.model.toString()))
+        .add(DisplayData.item("batchMode", s.batchMode.label()))
+        .add(DisplayData.item("batchSize", s.batchSize))
+        .add(DisplayData.item("maxBatchTokens", s.maxBatchTokens));
   }
 
   /** What {@link EmbedTexts} produced: vectors, texts that got none (with the reason), and deferred texts. */

@@ -13,8 +13,10 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
  * changes) or failed (the model threw on it alone: {@code errorClass} is the exception's class, retryable).
  */
 public record EmbeddingFailure(String errorClass, String message, boolean retryable) {
-  public static final String SKIPPED_NULL = "skipped_null_text";
-  public static final String SKIPPED_BLANK = "skipped_blank_text";
+  /** The class of every row skipped for its text rather than failed by the model. */
+  public static final String SKIPPED_PREFIX = "skipped_";
+  public static final String SKIPPED_NULL = SKIPPED_PREFIX + "null_text";
+  public static final String SKIPPED_BLANK = SKIPPED_PREFIX + "blank_text";
   /** The model gave a vector with a NaN or infinite component, or all zeros: not written. */
   public static final String INVALID_VECTOR = "invalid_vector";
   static final int MAX_MESSAGE = 2000;

@@ -42,7 +42,7 @@ public final class JobArguments {
     Set<String> out = new TreeSet<>(OptionSources.ownProperties(
         TableOptions.class, ModelOptions.class, BatchingOptions.class, CanaryOptions.class));
     // Of RunOptions: retries of failed rows, sampling, the time limit, continuous mode and pruning. Not --profile
-    // or --reportFile (files on the worker), nor the deprecated --failOnTextMatching.
+    // or --reportFile (files on the worker).
     out.addAll(Set.of("maxAttempts", "samplePercent", "timeout", "verbose", "continuous", "pollInterval",
         "pruneDeleted", "pruneInterval"));
     return Set.copyOf(out);

@@ -5,7 +5,7 @@ import java.io.Serializable;
 /**
  * What a pipeline ships to its workers so that each JVM can load the model: small, serializable, and a value (equal
  * specs load equal models), so it also keys the per-JVM model cache. {@link ModelLoader} is the product's spec;
- * {@link InjectedFaults} wraps any spec with failures for recovery drills and tests.
+ * Tests wrap any spec with failures for recovery drills (their {@code InjectedFaults}).
  *
  * <pre>{@code
  * ModelSpec spec = ModelLoader.builder().model("all-minilm-l6-v2").device("cpu").build();

@@ -5,7 +5,11 @@ import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 
-/** How rows are read, grouped for the model and written (the model's own batch sizes are in {@link ModelOptions}). */
+/**
+ * How rows are read, grouped for the model and written. A group (what {@code GroupIntoBatches} forms) is embedded in
+ * one or more length-sorted forward passes, whose sizes ({@code --batchSize}, {@code --maxBatchTokens}) are in
+ * {@link ModelOptions}.
+ */
 public interface BatchingOptions extends PipelineOptions {
   @Description("Rows per JDBC batch write.")
   @Default.Integer(500)
@@ -19,7 +23,7 @@ public interface BatchingOptions extends PipelineOptions {
 
   void setBatchMode(BatchMode value);
 
-  @Description("Longest wait for a batch to fill, in ms.")
+  @Description("Longest wait for a group (what GroupIntoBatches forms; embedded in one or more forward passes) to fill, in ms.")
   @Default.Long(2000)
   Long getMaxBufferingMs();
 

@@ -11,17 +11,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
  * <p>Precedence: the command line, then the seed system's environment variables ({@code EMBEDDING_DEVICE},
  * {@code EMBEDDING_WORKERS}, {@code EMBEDDING_BATCH_SIZE}), then a profile, then the defaults ({@link OptionSources}).
  */
-public interface ModelOptions extends PipelineOptions {
-
-  @Description(
-      "The embedding model: 'all-minilm-l6-v2' (bundled), a sentence-transformers directory (config.json,"
-          + " model.safetensors, tokenizer.json), an ONNX one (model.onnx or onnx/model.onnx, tokenizer.json,"
-          + " config.json and 1_Pooling/config.json where present) or a TorchScript directory (NAME.pt,"
-          + " tokenizer.json).")
-  @Default.String(ModelLoader.BUNDLED)
-  String getModel();
-
-  void setModel(String value);
+public interface ModelOptions extends ModelSpecOptions {
 
   @Description("Where the model runs: cpu, cuda, cuda:N or auto (a GPU if the engine sees one, else cpu). Env: EMBEDDING_DEVICE.")
   @Default.String("auto")
@@ -48,22 +38,6 @@ public interface ModelOptions extends PipelineOptions {
   Integer getWorkers();
 
   void setWorkers(Integer value);
-
-  @Description("Pooling override: mean or cls. Default: the model's own (modules.json), mean for the bundled model.")
-  String getPooling();
-
-  void setPooling(String value);
-
-  @Description("L2-normalize the vectors. Default: the model's own (a Normalize module), true for the bundled model.")
-  Boolean getNormalize();
-
-  void setNormalize(Boolean value);
-
-  @Description("Maximum tokens per text, special tokens included; longer texts are truncated and counted. 0: the model's own (256 for all-MiniLM-L6-v2).")
-  @Default.Integer(0)
-  Integer getMaxLength();
-
-  void setMaxLength(Integer value);
 
   @Description("libtorch intra-op threads; 0 chooses cores/workers.")
   @Default.Integer(0)

@@ -62,13 +62,6 @@ public interface RunOptions extends TimeoutOptions {
 
   void setPruneInterval(String value);
 
-  @Description(
-      "Deprecated (use a ModelSpec such as io.pgembed.model.InjectedFaults in tests): fault injection for recovery"
-          + " drills, a regular expression; a batch containing a matching text throws, as a model failure would.")
-  String getFailOnTextMatching();
-
-  void setFailOnTextMatching(String value);
-
   /** {@code --pollInterval} as a duration: {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}; at least 100 ms. */
   static Duration pollInterval(RunOptions o) {
     return Durations.parse(o.getPollInterval(), "--pollInterval");

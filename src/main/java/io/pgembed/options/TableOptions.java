@@ -1,6 +1,8 @@
 package io.pgembed.options;
 
 import io.pgembed.db.TableNames;
+import io.pgembed.db.TargetShape;
+import io.pgembed.model.Chunking;
 import io.pgembed.db.VectorType;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
@@ -62,10 +64,10 @@ public interface TableOptions extends PipelineOptions {
   @Description(
       "none (the default: one vector per row, texts truncated at the model's limit) or tokens: long texts cut into"
           + " token-exact chunks with overlap, one vector per chunk, in <sourceTable>_chunks unless --targetTable.")
-  @Default.String("none")
-  String getChunking();
+  @Default.Enum("NONE")
+  Chunking getChunking();
 
-  void setChunking(String value);
+  void setChunking(Chunking value);
 
   @Description("With --chunking=tokens: tokens per chunk, special tokens included; 0: the model's maximum length.")
   @Default.Integer(0)
@@ -90,21 +92,14 @@ public interface TableOptions extends PipelineOptions {
     return VectorType.parse(o.getVectorType(), "--vectorType");
   }
 
-  /** --chunking parsed: true for tokens, false for none; anything else is named. */
-  static boolean chunking(TableOptions o) {
-    String v = o.getChunking() == null ? "none" : o.getChunking().strip().toLowerCase(java.util.Locale.ROOT);
-    return switch (v) {
-      case "none" -> false;
-      case "tokens" -> true;
-      default -> throw new IllegalArgumentException(
-          "--chunking=" + o.getChunking() + " is not a chunking mode: use none or tokens");
-    };
+  /** What the target holds, derived from --chunking: one vector per row, or one per chunk. */
+  static TargetShape targetShape(TableOptions o) {
+    return o.getChunking() == Chunking.TOKENS ? TargetShape.CHUNKS : TargetShape.ROWS;
   }
 
   /** The validated names these options give. */
   static TableNames tableNames(TableOptions o) {
-    TableNames names = TableNames.of(o.getSourceTable(), o.getIdColumn(), o.getTextColumn(), o.getSourceQuery(),
-        o.getTargetTable(), o.getEmbeddingColumn(), o.getFailuresTable());
-    return chunking(o) ? names.chunked(o.getTargetTable() == null) : names;
+    return TableNames.of(o.getSourceTable(), o.getIdColumn(), o.getTextColumn(), o.getSourceQuery(),
+        o.getTargetTable(), o.getEmbeddingColumn(), o.getFailuresTable(), targetShape(o));
   }
 }

@@ -1,17 +1,17 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.db.Layout;
 import io.pgembed.db.Database;
-import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.KeyRange;
 import io.pgembed.db.Pruning;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.EmbedTexts;
+import io.pgembed.embed.TransformSettings;
 import io.pgembed.read.ArtifactSource;
 import io.pgembed.read.ContinuousSource;
 import io.pgembed.write.VectorWriter;
-import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
@@ -21,8 +21,9 @@ import org.joda.time.Duration;
 
 /**
  * The job as one transform: (1) JdbcIO reads the pending rows of a PostgreSQL table, once or every poll interval,
- * (2) {@link EmbedTexts} batches and embeds them, (3) JdbcIO upserts the vectors and (4) records the rows that got
- * none. Its output is {@link EmbedTexts}' result, so a caller or a test can see what was embedded and what failed.
+ * (2) the documents become what the model embeds (chunks, or the rows measured), (3) {@link EmbedTexts} batches
+ * and embeds them, (4) JdbcIO upserts the vectors and (5) records the rows that got none. Its output is
+ * {@link EmbedTexts}' result, so a caller or a test can see what was embedded and what failed.
  *
  * <pre>{@code
  * pipeline.apply("Embed pending rows",
@@ -35,52 +36,47 @@ import org.joda.time.Duration;
  * and what the upserts store. {@link Preflight} finds both.
  */
 public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result<RowKey>> {
-  private final Database database;
-  private final EmbeddingTables tables;
-  private final EmbeddingSchema.Layout layout;
-  private final String fingerprint;
-  private final EmbedTexts<RowKey> embedding;
-  private final int partitions;
-  private final Long minId;
-  private final Long maxId;
-  private final Duration pollInterval;
-  private final int maxRowsPerPoll;
-  private final Duration pruneInterval;
-  private final KeyRange keyRange;
-  private final long readAtMicros;
-  private final int writeBatchSize;
-  private final ChunkTexts chunking;
-
-  private EmbedPendingRows(
-      Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint,
-      EmbedTexts<RowKey> embedding, int partitions, Long minId, Long maxId, Duration pollInterval,
-      int maxRowsPerPoll, Duration pruneInterval, KeyRange keyRange, long readAtMicros, int writeBatchSize,
-      ChunkTexts chunking) {
-    this.database = database;
-    this.tables = tables;
-    this.layout = layout;
-    this.fingerprint = fingerprint;
-    this.embedding = embedding;
-    this.partitions = partitions;
-    this.minId = minId;
-    this.maxId = maxId;
-    this.pollInterval = pollInterval;
-    this.maxRowsPerPoll = maxRowsPerPoll;
-    this.pruneInterval = pruneInterval;
-    this.keyRange = keyRange;
-    this.readAtMicros = readAtMicros;
-    this.writeBatchSize = writeBatchSize;
-    this.chunking = chunking;
+  /** Everything the transform is configured with; each {@code withX} changes a copy ({@link #with}). */
+  private static final class Settings extends TransformSettings<Settings> {
+    Database database;
+    EmbeddingTables tables;
+    Layout layout;
+    String fingerprint;
+    EmbedTexts<RowKey> embedding;
+    PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents;
+    int partitions = 1;
+    Long minId;
+    Long maxId;
+    Duration pollInterval;
+    int maxRowsPerPoll;
+    Duration pruneInterval;
+    KeyRange keyRange = KeyRange.ALL;
+    long readAtMicros;
+    int writeBatchSize = 500;
   }
 
-  /** The tables as {@link EmbeddingTables#prepare} found them, for the model of {@code fingerprint}. */
-  public static EmbedPendingRows from(
-      Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, String fingerprint) {
+  private final Settings s;
+
+  private EmbedPendingRows(Settings settings) {
+    this.s = settings;
+  }
+
+  /** A copy of this transform with {@code change} applied to its settings: the transform itself never changes. */
+  private EmbedPendingRows with(java.util.function.Consumer<Settings> change) {
+    return new EmbedPendingRows(s.copy(change));
+  }
+
+  /** The tables as {@link io.pgembed.db.EmbeddingSchema#plan} found them, for the model of {@code fingerprint}. */
+  public static EmbedPendingRows from(Database database, EmbeddingTables tables, Layout layout, String fingerprint) {
     if (database == null || tables == null || layout == null || fingerprint == null) {
       throw new IllegalArgumentException("database, tables, layout and fingerprint must not be null");
     }
-    return new EmbedPendingRows(
-        database, tables, layout, fingerprint, null, 1, null, null, null, 0, null, KeyRange.ALL, 0, 500, null);
+    Settings settings = new Settings();
+    settings.database = database;
+    settings.tables = tables;
+    settings.layout = layout;
+    settings.fingerprint = fingerprint;
+    return new EmbedPendingRows(settings);
   }
 
   /** How the rows are embedded: required. */
@@ -88,8 +84,16 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (embedding == null) {
       throw new IllegalArgumentException("embedding must not be null");
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+    return with(c -> c.embedding = embedding);
+  }
+
+  /**
+   * How documents become what the model embeds: {@link ChunkTexts} for a target of chunks (required there), or
+   * {@link io.pgembed.embed.MeasureTexts}; without it rows go to the model as they are, unmeasured.
+   */
+  public EmbedPendingRows withDocuments(
+      PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents) {
+    return with(c -> c.documents = documents);
   }
 
   /** Reads numeric ids in {@code partitions} parallel queries over {@code minId..maxId} (null: one query). */
@@ -97,8 +101,11 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (partitions < 1) {
       throw new IllegalArgumentException("readPartitions must be >= 1, but was " + partitions);
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+    return with(c -> {
+      c.partitions = partitions;
+      c.minId = minId;
+      c.maxId = maxId;
+    });
   }
 
   /**
@@ -113,8 +120,10 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (maxRowsPerPoll < 0) {
       throw new IllegalArgumentException("--maxInFlightRows must be >= 0 (0: no bound), but was " + maxRowsPerPoll);
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+    return with(c -> {
+      c.pollInterval = pollInterval;
+      c.maxRowsPerPoll = maxRowsPerPoll;
+    });
   }
 
   /**
@@ -125,8 +134,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (pruneInterval != null && pruneInterval.getMillis() < 100) {
       throw new IllegalArgumentException("--pruneInterval must be >= 100 ms, but was " + pruneInterval);
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+    return with(c -> c.pruneInterval = pruneInterval);
   }
 
   /** Reads only the pending rows with ids in {@code range}: one wave of a run (see {@code RunController}). */
@@ -134,8 +142,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (range == null) {
       throw new IllegalArgumentException("range must not be null (KeyRange.ALL: every id)");
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, range, readAtMicros, writeBatchSize, chunking);
+    return with(c -> c.keyRange = range);
   }
 
   /**
@@ -146,17 +153,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (readAtMicros < 0) {
       throw new IllegalArgumentException("readAtMicros must be >= 0, but was " + readAtMicros);
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
-  }
-
-  /**
-   * How documents become what the model embeds ({@link ChunkTexts}): chunks, for a target of chunks, or the rows as
-   * they are, measured. Required for a target of chunks; without it rows pass unmeasured.
-   */
-  public EmbedPendingRows withChunking(ChunkTexts chunking) {
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+    return with(c -> c.readAtMicros = readAtMicros);
   }
 
   /** Rows per JDBC batch write. */
@@ -164,39 +161,36 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     if (writeBatchSize < 1) {
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
     }
-    return new EmbedPendingRows(database, tables, layout, fingerprint, embedding, partitions, minId, maxId,
-        pollInterval, maxRowsPerPoll, pruneInterval, keyRange, readAtMicros, writeBatchSize, chunking);
+    return with(c -> c.writeBatchSize = writeBatchSize);
   }
 
   @Override
   public EmbedTexts.Result<RowKey> expand(PBegin input) {
-    if (embedding == null) {
+    if (s.embedding == null) {
       throw new IllegalStateException("EmbedPendingRows needs withEmbedding(EmbedTexts.using(model))");
     }
+    EmbeddingTables tables = s.tables;
     PCollection<KV<RowKey, String>> rows =
-        pollInterval != null
+        s.pollInterval != null
             ? input.apply("Poll pending rows", new ContinuousSource(
-                database, tables.firstPendingQuery(fingerprint, maxRowsPerPoll), pollInterval, inFlight())
-                .withPruning(pruneInterval, new Pruning(tables, layout.idCastType())))
+                s.database, tables.firstPendingQuery(s.fingerprint, s.maxRowsPerPoll), s.pollInterval, inFlight())
+                .withPruning(s.pruneInterval, new Pruning(tables, s.layout.idCastType())))
             : input.apply("Read pending rows", ArtifactSource
-                .query(database, tables.pendingQuery(fingerprint, keyRange, layout.idCastType(), readAtMicros))
-                .withPartitions(partitions, layout.numericId() ? minId : null, layout.numericId() ? maxId : null));
-    if (tables.names().chunked() && chunking == null) {
-      throw new IllegalStateException("a target of chunks needs withChunking(ChunkTexts.of(model, tokens, overlap))");
-    }
-    PCollection<KV<RowKey, String>> texts = chunking == null ? rows : rows.apply("Chunk", chunking);
-    EmbedTexts.Result<RowKey> result = texts.apply("Embed", embedding);
-    result.embedded().apply("Write vectors", tables.names().chunked()
-        ? VectorWriter.chunkVectors(database, tables.upsertStatement(layout), fingerprint, writeBatchSize)
-        : VectorWriter.vectors(database, tables.upsertStatement(layout), fingerprint, writeBatchSize));
+                .query(s.database, tables.pendingQuery(s.fingerprint, s.keyRange, s.layout.idCastType(), s.readAtMicros))
+                .withPartitions(s.partitions, s.layout.numericId() ? s.minId : null,
+                    s.layout.numericId() ? s.maxId : null));
+    PCollection<KV<RowKey, String>> texts = s.documents == null ? rows : rows.apply("Chunk or measure", s.documents);
+    EmbedTexts.Result<RowKey> result = texts.apply("Embed", s.embedding);
+    result.embedded().apply("Write vectors",
+        VectorWriter.upserts(s.database, tables, s.layout, s.fingerprint, s.writeBatchSize));
     result.failed().apply("Record failures", VectorWriter.failures(
-        database, tables.failureStatement(), fingerprint, tables.maxAttempts(), writeBatchSize));
+        s.database, tables.failureStatement(), s.fingerprint, tables.maxAttempts(), s.writeBatchSize));
     return result;
   }
 
   /** How long a row read by one poll counts as in flight: 20 poll intervals, at least 5 minutes. */
   private Duration inFlight() {
-    Duration twenty = pollInterval.multipliedBy(20);
+    Duration twenty = s.pollInterval.multipliedBy(20);
     return twenty.isLongerThan(Duration.standardMinutes(5)) ? twenty : Duration.standardMinutes(5);
   }
 
@@ -204,8 +198,8 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder
-        .add(DisplayData.item("source", tables.names().source().toString()))
-        .add(DisplayData.item("target", tables.names().target().toString()))
-        .add(DisplayData.item("model", fingerprint));
+        .add(DisplayData.item("source", s.tables.names().source().toString()))
+        .add(DisplayData.item("target", s.tables.names().target().toString()))
+        .add(DisplayData.item("model", s.fingerprint));
   }
 }

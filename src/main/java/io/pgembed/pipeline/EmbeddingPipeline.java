@@ -2,7 +2,6 @@ package io.pgembed.pipeline;
 
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.EmbedTexts;
-import io.pgembed.model.InjectedFaults;
 import io.pgembed.model.ModelSpec;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.ModelOptions;
@@ -44,8 +43,9 @@ public final class EmbeddingPipeline {
   /** Runs the job for tables and a model already checked (a test passes its own model's). */
   public static RunReport run(Preflight.Checked checked, EmbeddingPipelineOptions o, BooleanSupplier stopRequested)
       throws IOException {
-    // 1. Read the pending rows, 2. batch and embed them, 3. upsert the vectors, 4. record the failures: wave by
-    // wave (at most --maxInFlightRows) on the DirectRunner. 5. Run to the end, --timeout or a stop; report.
+    // 1. Read the pending rows, 2. chunk or measure them, 3. group and embed them, 4. upsert the vectors, 5. record
+    // the failures: wave by wave (at most --maxInFlightRows) on the DirectRunner. 6. Run to the end, --timeout or a
+    // stop; settle (AfterRun) and report.
     return RunController.execute(checked, o, stopRequested, (wave, deadline) -> {
       Pipeline pipeline = Pipeline.create(o);
       pipeline.apply("Embed pending rows", embedPendingRows(checked, o, deadline)
@@ -56,15 +56,9 @@ public final class EmbeddingPipeline {
     });
   }
 
-  /** The model the options name ({@code --failOnTextMatching}, deprecated, wraps it with a fault). */
+  /** The model the options name. */
   public static ModelSpec modelSpec(EmbeddingPipelineOptions o) {
-    ModelSpec spec = ModelOptions.loaderOf(o);
-    if (o.getFailOnTextMatching() != null) {
-      LOG.warn("--failOnTextMatching is deprecated and will be removed: fault injection belongs in tests"
-          + " (io.pgembed.model.InjectedFaults); this run fails every batch with a text matching it");
-      spec = InjectedFaults.of(spec).failOnTextMatching(o.getFailOnTextMatching());
-    }
-    return spec;
+    return ModelOptions.loaderOf(o);
   }
 
   /** The job's transform, configured by the options for the checked tables and model; --timeout counts from now. */
@@ -88,7 +82,7 @@ public final class EmbeddingPipeline {
             .withEmbedding(embedding)
             .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
             .withWriteBatchSize(o.getWriteBatchSize())
-            .withChunking(checked.chunking());
+            .withDocuments(checked.documents());
     return o.getContinuous()
         ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows())
             .withPruning(o.getPruneDeleted() ? RunOptions.pruneInterval(o) : null)

@@ -1,11 +1,19 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.db.Layout;
 import io.pgembed.batch.BatchMode;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Pruning;
+import io.pgembed.db.Catalog;
+import io.pgembed.db.RowKey;
 import io.pgembed.embed.ChunkTexts;
+import io.pgembed.embed.MeasureTexts;
+import io.pgembed.model.Chunking;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
 import io.pgembed.embed.SharedModels;
 import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.ModelSpec;
@@ -37,67 +45,19 @@ public final class Preflight {
 
   /**
    * A run that passed its checks: where it reads and writes, the model it runs ({@code spec}) and its fingerprint,
-   * what is pending, and how many vectors of rows gone from the source it removed ({@code pruned}). It holds the
-   * client's reference to the shared model ({@code checkedWith}: on a remote Flink cluster, a CPU copy), released
-   * by {@link #close()}.
+   * what is pending, how many vectors of rows gone from the source it removed ({@code pruned}), how documents
+   * become what the model embeds ({@code documents}: chunks, or the rows measured), and whether a complete batch
+   * run ends with an HNSW index ({@code hnswIndex}; see {@link AfterRun}). It holds the client's reference to the
+   * shared model ({@code checkedWith}: on a remote Flink cluster, a CPU copy), released by {@link #close()}.
    */
   public record Checked(
-      Database database, EmbeddingTables tables, EmbeddingSchema.Layout layout, ModelSpec spec, EmbeddingModel model,
-      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned, ChunkTexts chunking)
+      Database database, EmbeddingTables tables, Layout layout, ModelSpec spec, EmbeddingModel model,
+      long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned,
+      PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents, boolean hnswIndex)
       implements AutoCloseable {
 
     public String fingerprint() {
       return model.fingerprint().toString();
-    }
-
-    /** With chunks: drops the failure records of documents now complete (see EmbeddingTables). */
-    public void clearCompletedFailures() throws SQLException {
-      new Pruning(tables, layout.idCastType()).clearCompletedFailures(database);
-    }
-
-    /** Rows pending now (a second look, after a run). */
-    public long countPending() throws SQLException {
-      try (Connection c = database.connectReadOnly();
-          Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery(tables.countPendingQuery(fingerprint()))) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
-
-    /**
-     * Creates the target's HNSW index when it has none (after a complete run: one build over every vector, faster
-     * than keeping an index up to date row by row). Returns the index's name and build seconds; the seconds are 0
-     * when it existed.
-     */
-    public IndexBuild buildHnswIndex() throws SQLException {
-      try (Connection c = database.connect()) {
-        String existing = hnswIndex(c);
-        if (existing != null) {
-          LOG.info("--hnswIndex: {} already has {}", tables.names().target(), existing);
-          return new IndexBuild(existing, 0, false);
-        }
-        long t0 = System.nanoTime();
-        try (Statement s = c.createStatement()) {
-          s.execute(tables.createHnswIndexStatement(layout));
-          // Fresh statistics after a full run: the planner then knows the table's size and picks the index.
-          s.execute("ANALYZE " + tables.names().target().quoted());
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        String name = hnswIndex(c);
-        LOG.info("--hnswIndex: built {} in {} s", name, String.format("%.1f", seconds));
-        return new IndexBuild(name, seconds, true);
-      }
-    }
-
-    private String hnswIndex(Connection c) throws SQLException {
-      try (java.sql.PreparedStatement ps = c.prepareStatement(tables.hnswIndexQuery())) {
-        ps.setString(1, tables.names().target().regclass());
-        ps.setString(2, tables.names().embeddingColumn().name());
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? rs.getString(1) : null;
-        }
-      }
     }
 
     @Override
@@ -105,9 +65,6 @@ public final class Preflight {
       SharedModels.release(checkedWith);
     }
   }
-
-  /** An HNSW index on the target: its name, the seconds its build took, whether this run built it. */
-  public record IndexBuild(String name, double seconds, boolean built) {}
 
   /**
    * Checks {@code o} for a run of {@code spec}'s model; throws IllegalArgumentException naming a bad option. Every
@@ -130,14 +87,14 @@ public final class Preflight {
     }
     EmbeddingModel model = SharedModels.acquire(checkedWith);
     try (Connection c = database.connect()) {
-      ChunkTexts chunking = chunking(o, spec, model);
-      EmbeddingSchema.Plan plan = tables.plan(c, model.dimension(), TableOptions.vectorType(o));
+      var documents = documents(o, spec, model);
+      EmbeddingSchema.Plan plan = EmbeddingSchema.plan(c, tables, model.dimension(), TableOptions.vectorType(o));
       if (o.getHnswIndex() && !plan.layout().pgvector()) {
         throw new IllegalArgumentException("--hnswIndex needs a pgvector target, but " + tables.names().target()
             + "." + tables.names().embeddingColumn() + " is real[]: use --vectorType=vector for a new target");
       }
       // Checked: from here on the run changes the database.
-      EmbeddingSchema.Layout layout = plan.create(c);
+      Layout layout = plan.create(c);
       String fingerprint = model.fingerprint().toString();
       Pruning pruning = new Pruning(tables, layout.idCastType());
       long pruned = o.getPruneDeleted() ? pruneDeleted(database, tables, pruning) : 0;
@@ -157,11 +114,12 @@ public final class Preflight {
         }
       }
       LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
-      return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, chunking);
+      return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, documents,
+          o.getHnswIndex() && !o.getContinuous());
     } catch (SQLException | RuntimeException e) {
       SharedModels.release(checkedWith);
       if (e instanceof SQLException sql && tables.names().sourceQuery() != null) {
-        throw EmbeddingSchema.badSourceQuery(sql).map(RuntimeException.class::cast).orElseThrow(() -> sql);
+        throw Catalog.badSourceQuery(sql).map(RuntimeException.class::cast).orElseThrow(() -> sql);
       }
       throw e;
     }
@@ -199,7 +157,6 @@ public final class Preflight {
       throw new IllegalArgumentException(
           "--chunkTokens must be >= 0 (0: the model's maximum length), but was " + o.getChunkTokens());
     }
-    TableOptions.chunking(o); // a bad --chunking is named before anything connects
     if (o.getContinuous()) {
       RunOptions.pollInterval(o); // a bad duration is named before anything runs
       RunOptions.pruneInterval(o);
@@ -215,9 +172,10 @@ public final class Preflight {
    * How documents reach the model: with --chunking=tokens, chunks of the model's maximum length and about 10% of it
    * overlapping unless given, checked against the model's tokenizer; without, the rows as they are, measured.
    */
-  private static ChunkTexts chunking(EmbeddingPipelineOptions o, ModelSpec spec, EmbeddingModel model) {
-    if (!TableOptions.chunking(o)) {
-      return ChunkTexts.measuring(spec);
+  private static PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents(
+      EmbeddingPipelineOptions o, ModelSpec spec, EmbeddingModel model) {
+    if (o.getChunking() == Chunking.NONE) {
+      return MeasureTexts.of(spec);
     }
     if (o.getCanaryModel() != null) {
       throw new IllegalArgumentException("--canaryModel with --chunking=tokens is not supported yet: run the"
@@ -232,7 +190,7 @@ public final class Preflight {
     int overlap = o.getChunkOverlap() == null || o.getChunkOverlap() < 0 ? Math.round(tokens * 0.1f)
         : o.getChunkOverlap();
     TextChunker.check(model.tokenizer(), tokens, overlap);
-    return ChunkTexts.of(spec, tokens, overlap);
+    return ChunkTexts.of(spec, tokens, overlap, RowKey::chunk);
   }
 
   /** Removes the vectors and failure records of rows gone from the source; returns the vectors removed. */

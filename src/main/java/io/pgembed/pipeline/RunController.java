@@ -4,10 +4,8 @@ import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.metrics.EmbeddingMetrics.Snapshot;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.RunOptions;
-import io.pgembed.options.TableOptions;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.beam.runners.direct.DirectOptions;
@@ -21,7 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the job to its {@link RunStatus}: starts it (in {@link Waves} on the DirectRunner), prints progress with
  * --verbose, stops it at --timeout, on a signal (continuous mode) or when a stop is requested (a cancelled queue job),
- * and reports. Every runner quirk lives here. At the deadline the embed step stops embedding (later groups stay
+ * and reports (after {@link AfterRun} settles the run). How the runners differ in ending a run lives here; {@link
+ * Waves} decides where a run goes in waves and {@link Preflight} where the model is checked. At the deadline the embed step stops embedding (later groups stay
  * pending) and what was embedded drains into the target; only if that takes longer than {@link #CANCEL_GRACE_MS}
  * is the run cancelled.
  *
@@ -210,31 +209,15 @@ public final class RunController {
     }
   }
 
+  /** Settles the run in the database ({@link AfterRun}), then reports it: prints it and writes the report file. */
   private static RunReport report(
       RunStatus status, String error, Snapshot metrics, Preflight.Checked checked, RunOptions o, long start,
       int waves, long largestWave) throws IOException {
     double wall = (System.nanoTime() - start) / 1e9;
-    long stillPending;
-    try {
-      checked.clearCompletedFailures();
-      stillPending = checked.countPending();
-    } catch (SQLException e) {
-      LOG.warn("Could not count the rows still pending: {}", e.getMessage());
-      stillPending = -1;
-    }
-    Preflight.IndexBuild index = null;
-    if (status == RunStatus.COMPLETE && !o.getContinuous() && o.as(TableOptions.class).getHnswIndex()) {
-      try {
-        index = checked.buildHnswIndex();
-      } catch (SQLException e) {
-        LOG.error("--hnswIndex: the index build failed: {}", e.getMessage());
-        status = RunStatus.FAILED;
-        error = "the HNSW index build failed: " + e.getMessage();
-      }
-    }
+    AfterRun.Outcome after = AfterRun.settle(checked, status, error);
     RunReport report = RunReport.of(
-        status, checked.fingerprint(), wall, checked.pending(), checked.pruned(), metrics, stillPending, waves,
-        largestWave, error, index);
+        after.status(), checked.fingerprint(), wall, checked.pending(), checked.pruned(), metrics, after.stillPending(),
+        waves, largestWave, after.error(), after.index());
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(Path.of(o.getReportFile()));

@@ -29,12 +29,12 @@ public record RunReport(
     int waves,
     long largestWaveRows,
     String error,
-    Preflight.IndexBuild index) {
+    AfterRun.IndexBuild index) {
 
   static RunReport of(
       RunStatus status, String model, double wallSeconds, long pendingAtStart, long prunedAtStart,
       EmbeddingMetrics.Snapshot metrics, long stillPending, int waves, long largestWaveRows, String error,
-      Preflight.IndexBuild index) {
+      AfterRun.IndexBuild index) {
     return new RunReport(status, model, wallSeconds, pendingAtStart, prunedAtStart, metrics, JvmMemory.peakHeap(),
         JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error, index);
   }

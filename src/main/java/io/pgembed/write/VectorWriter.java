@@ -1,6 +1,8 @@
 package io.pgembed.write;
 
 import io.pgembed.db.DataSourceFn;
+import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.Layout;
 import io.pgembed.db.Database;
 import io.pgembed.db.RowKey;
 import io.pgembed.db.SqlStates;
@@ -39,6 +41,19 @@ public final class VectorWriter {
     public boolean apply(SQLException e) {
       return SqlStates.conflict(e);
     }
+  }
+
+  /**
+   * The upserts of {@code tables}' target, by its shape: {@link #vectors} for one vector per row,
+   * {@link #chunkVectors} for chunks.
+   */
+  public static JdbcIO.Write<KV<RowKey, float[]>> upserts(
+      Database database, EmbeddingTables tables, Layout layout, String fingerprint, int batchSize) {
+    String upsert = tables.upsertStatement(layout);
+    return switch (tables.names().shape()) {
+      case ROWS -> vectors(database, upsert, fingerprint, batchSize);
+      case CHUNKS -> chunkVectors(database, upsert, fingerprint, batchSize);
+    };
   }
 
   /** Binds id, id, vector (binary float4[]), {@code fingerprint}, sha. */
@@ -122,16 +137,17 @@ public final class VectorWriter {
     @Override
     public void setParameters(KV<RowKey, float[]> row, PreparedStatement ps) throws SQLException {
       RowKey k = row.getKey();
-      if (!k.isChunk()) {
+      RowKey.Chunk c = k.chunk();
+      if (c == null) {
         throw new IllegalArgumentException(k + " is not a chunk: a chunk target needs --chunking=tokens");
       }
       ps.setString(1, k.id());
-      ps.setInt(2, k.chunkCount());
+      ps.setInt(2, c.count());
       ps.setString(3, k.id());
-      ps.setInt(4, k.chunkSeq());
-      ps.setInt(5, k.chunkCount());
-      ps.setInt(6, k.chunkStart());
-      ps.setInt(7, k.chunkEnd());
+      ps.setInt(4, c.seq());
+      ps.setInt(5, c.count());
+      ps.setInt(6, c.start());
+      ps.setInt(7, c.end());
       ps.setObject(8, row.getValue()); // binary float4[], as for rows
       ps.setString(9, fingerprint);
       setBytesOrNull(ps, 10, k.contentSha256());
@@ -156,8 +172,9 @@ public final class VectorWriter {
       // PostgreSQL text cannot hold NUL. A chunk's failure is its document's, naming the chunk.
       RowKey k = row.getKey();
       String message = f.message() == null ? null : f.message().replace('\0', ' ');
-      ps.setString(4, k.isChunk() ? "chunk " + k.chunkSeq() + " of " + k.chunkCount() + " (characters "
-          + k.chunkStart() + "-" + k.chunkEnd() + "): " + message : message);
+      RowKey.Chunk c = k.chunk();
+      ps.setString(4, c != null ? "chunk " + c.seq() + " of " + c.count() + " (characters " + c.start() + "-"
+          + c.end() + "): " + message : message);
       ps.setInt(5, f.retryable() ? 1 : maxAttempts);
       setBytesOrNull(ps, 6, row.getKey().contentSha256());
       ps.setLong(7, row.getKey().readAtMicros());

@@ -1,5 +1,6 @@
 package io.pgembed.bench;
 
+import io.pgembed.db.Layout;
 import io.pgembed.commands.SearchCommand;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
@@ -51,9 +52,9 @@ public final class PgVectorBenchmark {
       String target = "src_" + type.sqlName().replace("[]", "") + "_embeddings";
       EmbeddingTables tables = new EmbeddingTables(
           TableNames.of("src", "id", "content", null, target, "embedding", "embedding_failures"), 3, 100);
-      EmbeddingSchema.Layout layout;
+      Layout layout;
       try (Connection c = db.connect()) {
-        layout = tables.prepare(c, 384, type);
+        layout = EmbeddingSchema.prepare(c, tables, 384, type);
       }
       double rate = write(db, tables, layout, rows, batch);
       System.out.printf("writes into %-12s %,9.0f vectors/s (%,d rows, inserts)%n", layout.vectorType()
@@ -147,7 +148,7 @@ public final class PgVectorBenchmark {
         "--top=10", "--query=unused"}, Map.of(), SearchOptions.class);
   }
 
-  private static double write(Database db, EmbeddingTables tables, EmbeddingSchema.Layout layout, int rows, int batch) {
+  private static double write(Database db, EmbeddingTables tables, Layout layout, int rows, int batch) {
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--targetParallelism=2", "--enforceImmutability=false",
         "--enforceEncodability=false").create());
     p.apply(GenerateSequence.from(0).to(rows))

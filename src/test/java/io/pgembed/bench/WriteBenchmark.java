@@ -1,5 +1,6 @@
 package io.pgembed.bench;
 
+import io.pgembed.db.Layout;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
@@ -40,9 +41,9 @@ public final class WriteBenchmark {
       }
       EmbeddingTables tables = new EmbeddingTables(
           TableNames.of("src", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
-      EmbeddingSchema.Layout layout;
+      Layout layout;
       try (Connection c = db.connect()) {
-        layout = tables.prepare(c, 384);
+        layout = EmbeddingSchema.prepare(c, tables, 384);
       }
       for (int r = 1; r <= rounds; r++) {
         try (Connection c = db.connect();
@@ -57,7 +58,7 @@ public final class WriteBenchmark {
     }
   }
 
-  private static double write(Database db, EmbeddingTables tables, EmbeddingSchema.Layout layout, int rows, int batch) {
+  private static double write(Database db, EmbeddingTables tables, Layout layout, int rows, int batch) {
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--targetParallelism=2", "--enforceImmutability=false", "--enforceEncodability=false").create());
     p.apply(GenerateSequence.from(0).to(rows))
         .apply(MapElements.via(new VectorOf()))

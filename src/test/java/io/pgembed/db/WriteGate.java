@@ -36,7 +36,7 @@ public final class WriteGate implements AutoCloseable {
     long key = target.toString().hashCode();
     Connection holder = DriverManager.getConnection(jdbcUrl);
     try (Statement s = holder.createStatement()) {
-      tables.prepare(holder, dimension);
+      EmbeddingSchema.prepare(holder, tables, dimension);
       s.execute("SELECT pg_advisory_lock(" + key + ")");
       s.execute("CREATE FUNCTION write_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
           + " IF (SELECT count(*) FROM " + target.quoted() + ") >= " + rows + " THEN"

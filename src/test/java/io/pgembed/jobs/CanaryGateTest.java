@@ -12,6 +12,7 @@ import static org.junit.Assert.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgembed.commands.CanaryCommands;
+import io.pgembed.commands.CanaryGate;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.model.ModelFamilies;
 import io.pgembed.model.TestModels;
@@ -95,7 +96,7 @@ public class CanaryGateTest {
         models(db, "artifacts_embeddings_canary"));
 
     // 2. The gate says no: another family ranks the rows' neighbours differently.
-    CanaryCommands.Report refused = CanaryCommands.report(OptionSources.parse(
+    CanaryGate.Report refused = CanaryCommands.report(OptionSources.parse(
         new String[] {url, "--sourceTable=artifacts", "--device=cpu", e5}, Map.of(), CanaryReportOptions.class));
     System.out.println("e5 against MiniLM: overlap " + refused.meanOverlap() + ", reasons "
         + refused.verdict().reasons());
@@ -130,7 +131,7 @@ public class CanaryGateTest {
         List.of("all-minilm-l6-v2 mean normalized max_length=256 x" + rows), models(db, "artifacts_embeddings"));
     assertEquals(List.of("all-minilm-l6-v2 mean normalized max_length=128 x" + sample),
         models(db, "artifacts_embeddings_canary"));
-    CanaryCommands.Report passed = CanaryCommands.report(OptionSources.parse(
+    CanaryGate.Report passed = CanaryCommands.report(OptionSources.parse(
         new String[] {url, "--sourceTable=artifacts", "--device=cpu", minilm128[0], minilm128[1]}, Map.of(),
         CanaryReportOptions.class));
     System.out.println("MiniLM 128 against 256: overlap " + passed.meanOverlap() + ", drift " + passed.meanDrift());

@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import io.pgembed.commands.CanaryCommands;
+import io.pgembed.commands.CanaryGate;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.model.TestModels;
 import io.pgembed.options.EmbeddingPipelineOptions;
@@ -96,7 +97,7 @@ public class CanaryTest {
     assertEquals("exactly the hash-chosen rows", expected, got);
     assertEquals(expected.size(), shadow.embedded());
 
-    CanaryCommands.Report report = CanaryCommands.report(parse(CanaryReportOptions.class, url, "--device=cpu",
+    CanaryGate.Report report = CanaryCommands.report(parse(CanaryReportOptions.class, url, "--device=cpu",
         "--sourceTable=artifacts", "--canaryModel=" + candidate));
     assertTrue("same weights, other pooling: the drift gate applies", report.sameWeights());
     assertTrue(report.verdict().reasons().toString(), !report.verdict().pass());

@@ -91,7 +91,7 @@ public class EmbedPendingRowsTest {
           failures.toString());
     }
     try (Preflight.Checked again = Preflight.check(o, spec)) {
-      assertEquals("nothing left pending but the poison row, which has attempts left", 1, again.countPending());
+      assertEquals("nothing left pending but the poison row, which has attempts left", 1, again.pending());
     }
   }
 }

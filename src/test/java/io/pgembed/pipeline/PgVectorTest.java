@@ -112,7 +112,7 @@ public class PgVectorTest {
 
     // search is one ORDER BY <=> LIMIT k through the index.
     String fingerprint = first.model();
-    String sql = EmbeddingTables.of(TableNames.of("docs", "id", "content", null, null, "embedding",
+    String sql = new io.pgembed.db.SearchQueries(TableNames.of("docs", "id", "content", null, null, "embedding",
         "embedding_failures")).nearestQuery(fingerprint, VectorType.VECTOR, 5);
     StringBuilder plan = new StringBuilder();
     try (Connection c = PipelineTestSupport.connect(db);

@@ -1,5 +1,6 @@
 package io.pgembed.write;
 
+import io.pgembed.db.Layout;
 import static io.pgembed.pipeline.PipelineTestSupport.execute;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
@@ -84,7 +85,7 @@ public class DeadlockRetryTest {
     EmbeddingTables tables = new EmbeddingTables(
         TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
     try (Connection c = PipelineTestSupport.connect(db)) {
-      tables.prepare(c, 2);
+      EmbeddingSchema.prepare(c, tables, 2);
     }
     execute(db, "INSERT INTO docs_embeddings (artifact_id, embedding, model) VALUES (1, '{0,0}', 'old'),"
         + " (2, '{0,0}', 'old'), (3, '{0,0}', 'old')");
@@ -97,7 +98,7 @@ public class DeadlockRetryTest {
       s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
 
       // The job's batch of rows 1, 2, 3: it takes row 1 or 3 (whichever it writes first), then waits for row 2.
-      EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", io.pgembed.db.VectorType.REAL_ARRAY, 2);
+      Layout layout = new Layout(io.pgembed.db.IdType.BIGINT, io.pgembed.db.VectorType.REAL_ARRAY, 2);
       // One element made into three rows in one step: one bundle, so one batch and one transaction.
       p.apply(Create.of(3))
           .apply(ParDo.of(new ThreeRows()))
@@ -142,7 +143,7 @@ public class DeadlockRetryTest {
     EmbeddingTables tables = new EmbeddingTables(
         TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
     try (Connection c = PipelineTestSupport.connect(db)) {
-      tables.prepare(c, 2);
+      EmbeddingSchema.prepare(c, tables, 2);
     }
     execute(db, "INSERT INTO docs_embeddings (artifact_id, embedding, model) VALUES (1, '{0,0}', 'old'),"
         + " (2, '{0,0}', 'old'), (3, '{0,0}', 'old')");
@@ -154,7 +155,7 @@ public class DeadlockRetryTest {
       Statement s = other.createStatement();
       s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
 
-      EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", io.pgembed.db.VectorType.REAL_ARRAY, 2);
+      Layout layout = new Layout(io.pgembed.db.IdType.BIGINT, io.pgembed.db.VectorType.REAL_ARRAY, 2);
       p.apply(Create.of(3))
           .apply(ParDo.of(new ThreeRows()))
           .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))

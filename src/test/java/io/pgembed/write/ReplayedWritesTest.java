@@ -1,5 +1,6 @@
 package io.pgembed.write;
 
+import io.pgembed.db.Layout;
 import static io.pgembed.pipeline.PipelineTestSupport.execute;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
@@ -43,7 +44,7 @@ public class ReplayedWritesTest {
     EmbeddingTables tables = new EmbeddingTables(
         TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
     try (Connection c = PipelineTestSupport.connect(db)) {
-      tables.prepare(c, 4);
+      EmbeddingSchema.prepare(c, tables, 4);
     }
     return tables;
   }
@@ -94,7 +95,7 @@ public class ReplayedWritesTest {
   public void vectorsWrittenTwiceAreOneRowEachWithTheSameValues() throws Exception {
     String db = TestDatabase.newDatabase("replayvec");
     EmbeddingTables tables = prepare(db);
-    EmbeddingSchema.Layout layout = new EmbeddingSchema.Layout("bigint", io.pgembed.db.VectorType.REAL_ARRAY, 4);
+    Layout layout = new Layout(io.pgembed.db.IdType.BIGINT, io.pgembed.db.VectorType.REAL_ARRAY, 4);
     List<KV<RowKey, float[]>> vectors = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       vectors.add(KV.of(new RowKey(Integer.toString(i), new byte[] {(byte) i}, READ_1),
