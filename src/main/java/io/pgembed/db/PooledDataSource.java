@@ -2,14 +2,11 @@ package io.pgembed.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -20,7 +17,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * be had within 30 s is an error that says why: the server unreachable or refusing the login
  * ({@link DatabaseUnavailableException}), its max_connections reached, or every connection of this pool in use.
  */
-final class PooledDataSource implements DataSource {
+final class PooledDataSource extends FixedLoginDataSource {
   private static final AtomicInteger POOLS = new AtomicInteger();
   private static final long CLOSE_UNUSED_AFTER_MS = 60_000;
   private final String where;
@@ -116,44 +113,5 @@ final class PooledDataSource implements DataSource {
           + " --maxPoolSize, or lower --workers, --readPartitions or --parallelism.", null, e);
     }
     return e;
-  }
-
-  @Override
-  public Connection getConnection(String username, String password) throws SQLException {
-    throw new SQLFeatureNotSupportedException("the pool's user and password are fixed: use getConnection()");
-  }
-
-  @Override
-  public PrintWriter getLogWriter() {
-    return null;
-  }
-
-  @Override
-  public void setLogWriter(PrintWriter out) {}
-
-  @Override
-  public void setLoginTimeout(int seconds) {}
-
-  @Override
-  public int getLoginTimeout() {
-    return 0;
-  }
-
-  @Override
-  public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-    throw new SQLFeatureNotSupportedException();
-  }
-
-  @Override
-  public <T> T unwrap(Class<T> iface) throws SQLException {
-    if (iface.isInstance(this)) {
-      return iface.cast(this);
-    }
-    throw new SQLException("not a wrapper of " + iface);
-  }
-
-  @Override
-  public boolean isWrapperFor(Class<?> iface) {
-    return iface.isInstance(this);
   }
 }

@@ -65,7 +65,7 @@ public class FlinkLocalTest {
     Map<String, float[]> vectors = new java.util.HashMap<>();
     for (String runner : new String[] {"DirectRunner", "FlinkRunner"}) {
       String db = TestDatabase.newDatabase("chunks_" + runner.toLowerCase());
-      io.pgembed.pipeline.PipelineTestSupport.execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
+      io.pgembed.PipelineTestSupport.execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
       try (var c = java.sql.DriverManager.getConnection(db);
           var ps = c.prepareStatement("INSERT INTO docs VALUES (?, ?)")) {
         for (int i = 1; i <= 8; i++) {

@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
+import io.pgembed.PipelineTestSupport;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.model.TestModels;
 import java.sql.Connection;
@@ -43,20 +44,9 @@ final class FlinkTestRows {
   /** artifact_id -> embedding of artifacts_embeddings. */
   static Map<Long, float[]> vectors(String db) throws Exception {
     Map<Long, float[]> out = new TreeMap<>();
-    try (Connection c = DriverManager.getConnection(db);
-        ResultSet rs = c.createStatement().executeQuery("SELECT artifact_id, embedding FROM artifacts_embeddings")) {
-      while (rs.next()) {
-        Float[] boxed = (Float[]) rs.getArray(2).getArray();
-        float[] v = new float[boxed.length];
-        for (int i = 0; i < v.length; i++) {
-          v[i] = boxed[i];
-        }
-        out.put(rs.getLong(1), v);
-      }
-    }
+    PipelineTestSupport.vectors(db, "artifacts_embeddings").forEach((id, v) -> out.put(Long.valueOf(id), v));
     return out;
   }
-
 
   /** The target holds a vector for every row and no other, and each is the model's vector of that row's text. */
   static void assertEveryRowEmbedded(Map<Long, String> rows, String db) throws Exception {

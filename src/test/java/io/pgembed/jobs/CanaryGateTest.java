@@ -18,7 +18,7 @@ import io.pgembed.model.ModelFamilies;
 import io.pgembed.model.TestModels;
 import io.pgembed.options.CanaryReportOptions;
 import io.pgembed.options.OptionSources;
-import io.pgembed.pipeline.PipelineTestSupport;
+import io.pgembed.PipelineTestSupport;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;

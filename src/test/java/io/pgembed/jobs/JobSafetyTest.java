@@ -13,7 +13,7 @@ import static org.junit.Assert.assertThrows;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
-import io.pgembed.pipeline.PipelineTestSupport;
+import io.pgembed.PipelineTestSupport;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;

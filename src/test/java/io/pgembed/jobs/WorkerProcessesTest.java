@@ -107,7 +107,7 @@ public class WorkerProcessesTest {
       gate.open();
       long before = count(db, "SELECT count(*) FROM big_embeddings");
       long writtenByDoomed = count(db, "SELECT count(*) FROM big_embeddings");
-      String lastFirstWrite = firstValue(db, "SELECT max(embedded_at)::text FROM big_embeddings");
+      String lastFirstWrite = io.pgembed.PipelineTestSupport.firstValue(db, "SELECT max(embedded_at)::text FROM big_embeddings");
       assertTrue("killed mid-job: " + before, before >= 193 && before < 1500);
 
       rescuer = startWorker(db, "k", "rescuer", "--leaseMs=3000", "--exitWhenIdle");
@@ -128,14 +128,6 @@ public class WorkerProcessesTest {
       if (rescuer != null) {
         rescuer.destroyForcibly();
       }
-    }
-  }
-
-  private static String firstValue(String db, String sql) throws Exception {
-    try (java.sql.Connection c = java.sql.DriverManager.getConnection(db);
-        java.sql.ResultSet rs = c.createStatement().executeQuery(sql)) {
-      rs.next();
-      return rs.getString(1);
     }
   }
 }

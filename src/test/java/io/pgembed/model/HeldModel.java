@@ -8,9 +8,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A test double whose forward passes wait while its gate is closed: a test holds the work at a latch instead of
- * racing a deadline, so neither a GPU nor a slow CPU changes the outcome. Unlike {@link GatedModel} the gate can
+ * racing a deadline, so neither a GPU nor a slow CPU changes the outcome. The gate can
  * close again ({@link #close}), for a second attempt of the same work. Passes that found the gate closed are
- * counted ({@link #awaitHeld}). Gates are per name and per JVM (the DirectRunner runs in the test's JVM). Vectors
+ * counted ({@link #awaitHeld}). A gate opened and never closed holds only what came before (a first pass held
+ * while the test changes the database). Gates are per name and per JVM (the DirectRunner runs in the test's JVM). Vectors
  * are the wrapped model's.
  */
 public record HeldModel(ModelSpec inner, String gate) implements ModelSpec {

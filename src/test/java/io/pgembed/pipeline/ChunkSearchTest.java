@@ -1,6 +1,7 @@
 package io.pgembed.pipeline;
 
-import static io.pgembed.pipeline.PipelineTestSupport.options;
+import io.pgembed.PipelineTestSupport;
+import static io.pgembed.PipelineTestSupport.options;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;

@@ -1,8 +1,9 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static io.pgembed.db.TestDatabase.count;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.options;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;

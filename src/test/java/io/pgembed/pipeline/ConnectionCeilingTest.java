@@ -1,9 +1,10 @@
 package io.pgembed.pipeline;
 
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.insert;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
-import static io.pgembed.pipeline.PipelineTestSupport.vectors;
+import io.pgembed.PipelineTestSupport;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.insert;
+import static io.pgembed.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.vectors;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.lessThan;

@@ -1,13 +1,15 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static io.pgembed.db.TestDatabase.count;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.insert;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.insert;
+import static io.pgembed.PipelineTestSupport.options;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
+import io.pgembed.Await;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.metrics.EmbeddingMetrics.Snapshot;
@@ -49,7 +51,7 @@ public class ContinuousModeTest {
       String embeddedNow =
           "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
               + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))";
-      await(120_000, () -> count(db, embeddedNow), 20);
+      Await.atLeast("rows embedded", 120, () -> count(db, embeddedNow), 20);
 
       // Changes while it runs: 5 inserts and 3 edits.
       long changedAt = System.nanoTime();
@@ -59,22 +61,22 @@ public class ContinuousModeTest {
       }
       insert(db, "artifacts", added);
       execute(db, "UPDATE artifacts SET content = content || ' (edited while running)' WHERE id IN (3, 7, 11)");
-      await(60_000, () -> count(db, embeddedNow), 25);
+      Await.atLeast("rows embedded", 60, () -> count(db, embeddedNow), 25);
       long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - changedAt);
       System.out.println("changes embedded after " + elapsedMs + " ms");
       assertThat("embedded within 3 poll intervals", elapsedMs, lessThanOrEqualTo(3 * POLL_MS));
 
       // Let two more polls happen, then check that nothing was embedded twice: 20 + 5 + 3 contents, once each.
       long polls = counter(result, Snapshot::polls);
-      await(60_000, () -> counter(result, Snapshot::polls), polls + 2);
-      await(60_000, () -> counter(result, Snapshot::rowsEmbedded), 28);
+      Await.atLeast("polls", 60, () -> counter(result, Snapshot::polls), polls + 2);
+      Await.atLeast("the rows_embedded counter", 60, () -> counter(result, Snapshot::rowsEmbedded), 28);
       assertEquals(28, counter(result, Snapshot::rowsEmbedded));
       assertEquals(25, count(db, "SELECT count(*) FROM artifacts_embeddings"));
 
       // Two rows leave the source while it runs: their vectors go at the next prune (every second here).
       execute(db, "DELETE FROM artifacts WHERE id IN (5, 101)");
-      await(60_000, () -> 25 - count(db, "SELECT count(*) FROM artifacts_embeddings"), 2);
-      await(60_000, () -> counter(result, Snapshot::rowsPruned), 2);
+      Await.atLeast("vectors removed", 60, () -> 25 - count(db, "SELECT count(*) FROM artifacts_embeddings"), 2);
+      Await.atLeast("the rows_pruned counter", 60, () -> counter(result, Snapshot::rowsPruned), 2);
       assertEquals(23, count(db, "SELECT count(*) FROM artifacts_embeddings"));
       assertEquals(0, count(db, "SELECT count(*) FROM artifacts_embeddings WHERE artifact_id IN (5, 101)"));
       assertEquals(2, counter(result, Snapshot::rowsPruned));
@@ -101,17 +103,17 @@ public class ContinuousModeTest {
         + " = d.id AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8'))) = (SELECT min(chunk_count) FROM"
         + " docs_chunks c WHERE c.artifact_id = d.id AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8')))";
     try {
-      await(120_000, () -> count(db, complete), 2);
+      Await.atLeast("complete documents", 120, () -> count(db, complete), 2);
       long before = count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 1");
       assertThat(before, org.hamcrest.Matchers.greaterThan(4L));
       execute(db, "UPDATE docs SET content = left(content, 600) WHERE id = 1");
-      await(60_000, () -> count(db, "SELECT count(*) FROM docs_chunks c JOIN docs d ON d.id = c.artifact_id"
+      Await.atLeast("chunks of the current texts", 60, () -> count(db, "SELECT count(*) FROM docs_chunks c JOIN docs d ON d.id = c.artifact_id"
           + " WHERE d.id = 1 AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8'))"), 1);
-      await(60_000, () -> count(db, complete), 2);
+      Await.atLeast("complete documents", 60, () -> count(db, complete), 2);
       assertEquals("the shrunk document keeps no stale chunk", 1,
           count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 1"));
       execute(db, "DELETE FROM docs WHERE id = 2");
-      await(60_000, () -> count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 2") == 0 ? 1 : 0, 1);
+      Await.atLeast("the deleted document's chunks gone", 60, () -> count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 2") == 0 ? 1 : 0, 1);
     } finally {
       result.cancel();
       prepared.close();
@@ -122,19 +124,4 @@ public class ContinuousModeTest {
     return metric.applyAsLong(EmbeddingMetrics.snapshot(result));
   }
 
-  /** Waits until {@code value} reaches {@code target}, checking every 50 ms, for at most {@code boundMs}. */
-  private static void await(long boundMs, ThrowingLongSupplier value, long target) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(boundMs);
-    long v;
-    while ((v = value.get()) < target) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + boundMs + " ms: " + v + " of " + target);
-      }
-      TimeUnit.MILLISECONDS.sleep(50); // the interval between checks of the condition
-    }
-  }
-
-  interface ThrowingLongSupplier {
-    long get() throws Exception;
-  }
 }

@@ -1,5 +1,6 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.Assert.assertEquals;

@@ -1,10 +1,11 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static io.pgembed.db.TestDatabase.count;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.insert;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
-import static io.pgembed.pipeline.PipelineTestSupport.vectors;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.insert;
+import static io.pgembed.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.vectors;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 
@@ -92,12 +93,12 @@ public class DeletedRowsTest {
     String db = TestDatabase.newDatabase("editedmidrun");
     Map<Long, String> rows = PipelineTestSupport.createDocs(db, 10, i -> "document " + i + " about edits");
     EmbeddingPipelineOptions o = options(db, "--sourceTable=docs", "--batchSize=16", "--maxBufferingMs=60000");
-    ModelSpec gated = new io.pgembed.model.GatedModel(MODEL, "edited-mid-run");
+    ModelSpec gated = new io.pgembed.model.HeldModel(MODEL, "edited-mid-run");
     java.util.concurrent.CompletableFuture<RunReport> running = PipelineTestSupport.runWholeAsync(o, gated);
     // The rows were read and are in the model: edit one, then let the model go on.
-    io.pgembed.model.GatedModel.awaitEntered("edited-mid-run", 120_000);
+    io.pgembed.model.HeldModel.awaitHeld("edited-mid-run", 1, 120_000);
     execute(db, "UPDATE docs SET content = 'document 5, rewritten while it was embedded' WHERE id = 5");
-    io.pgembed.model.GatedModel.open("edited-mid-run");
+    io.pgembed.model.HeldModel.open("edited-mid-run");
     RunReport r = running.get(120, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(10, r.embedded());
     assertEquals("row 5's stored hash is of its old text: pending again", 1, r.stillPending());

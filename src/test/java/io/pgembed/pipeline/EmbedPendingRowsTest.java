@@ -1,8 +1,9 @@
 package io.pgembed.pipeline;
 
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
-import static io.pgembed.pipeline.PipelineTestSupport.vectors;
+import io.pgembed.PipelineTestSupport;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.vectors;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 

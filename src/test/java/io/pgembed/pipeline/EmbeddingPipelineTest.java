@@ -1,11 +1,12 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static io.pgembed.db.TestDatabase.count;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.insert;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
-import static io.pgembed.pipeline.PipelineTestSupport.run;
-import static io.pgembed.pipeline.PipelineTestSupport.vectors;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.insert;
+import static io.pgembed.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.run;
+import static io.pgembed.PipelineTestSupport.vectors;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.junit.Assert.assertEquals;

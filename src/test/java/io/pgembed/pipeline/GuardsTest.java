@@ -1,8 +1,9 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static io.pgembed.db.TestDatabase.count;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.options;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
@@ -74,23 +75,10 @@ public class GuardsTest {
     Path passwordFile = tmp.newFile("pw").toPath();
     Files.writeString(passwordFile, secret + "\n");
 
-    PrintStream originalErr = System.err;
-    PrintStream originalOut = System.out;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    PrintStream tee = new PrintStream(captured, true, StandardCharsets.UTF_8);
-    System.setErr(tee);
-    System.setOut(tee);
-    EmbeddingPipelineOptions o;
-    RunReport report;
-    try {
-      o = options(db, "--sourceTable=artifacts", "--passwordFile=" + passwordFile, "--verbose");
-      report = PipelineTestSupport.run(pipeline, o);
-    } finally {
-      System.setErr(originalErr);
-      System.setOut(originalOut);
-    }
-    assertEquals(2, report.embedded());
-    String logs = captured.toString(StandardCharsets.UTF_8);
+    EmbeddingPipelineOptions o = options(db, "--sourceTable=artifacts", "--passwordFile=" + passwordFile, "--verbose");
+    RunReport[] report = {null};
+    String logs = PipelineTestSupport.printed(() -> report[0] = PipelineTestSupport.run(pipeline, o));
+    assertEquals(2, report[0].embedded());
     assertTrue("the run logged", logs.contains("embedding run: complete"));
     assertFalse("logs", logs.contains(secret));
     assertFalse("options", o.toString().contains(secret));

@@ -1,10 +1,11 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.PipelineTestSupport;
 import static io.pgembed.db.TestDatabase.count;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.insert;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
-import static io.pgembed.pipeline.PipelineTestSupport.run;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.insert;
+import static io.pgembed.PipelineTestSupport.options;
+import static io.pgembed.PipelineTestSupport.run;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 

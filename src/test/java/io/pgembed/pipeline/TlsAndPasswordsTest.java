@@ -1,8 +1,9 @@
 package io.pgembed.pipeline;
 
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
-import static io.pgembed.pipeline.PipelineTestSupport.insert;
-import static io.pgembed.pipeline.PipelineTestSupport.options;
+import io.pgembed.PipelineTestSupport;
+import static io.pgembed.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.insert;
+import static io.pgembed.PipelineTestSupport.options;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.not;

@@ -1,7 +1,7 @@
 package io.pgembed.write;
 
 import io.pgembed.db.Layout;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.execute;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -13,7 +13,7 @@ import io.pgembed.db.RowKey;
 import io.pgembed.db.TableNames;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.embed.VectorCoder;
-import io.pgembed.pipeline.PipelineTestSupport;
+import io.pgembed.PipelineTestSupport;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Map;
@@ -78,9 +78,8 @@ public class DeadlockRetryTest {
     }
   }
 
-  @Test
-  public void aBatchThatLosesADeadlockIsWrittenAgain() throws Exception {
-    String db = TestDatabase.newDatabase("deadlock");
+  /** A source table and a target of 2-d vectors holding rows 1, 2, 3 of an old model. */
+  private static EmbeddingTables threeOldVectors(String db) throws Exception {
     execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
     EmbeddingTables tables = new EmbeddingTables(
         TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
@@ -89,6 +88,32 @@ public class DeadlockRetryTest {
     }
     execute(db, "INSERT INTO docs_embeddings (artifact_id, embedding, model) VALUES (1, '{0,0}', 'old'),"
         + " (2, '{0,0}', 'old'), (3, '{0,0}', 'old')");
+    return tables;
+  }
+
+  /** The job's batch of rows 1, 2, 3: one element made into three rows in one step (one bundle, one transaction). */
+  private CompletableFuture<Void> writeThreeRows(String db, EmbeddingTables tables) {
+    Layout layout = new Layout(io.pgembed.db.IdType.BIGINT, io.pgembed.db.VectorType.REAL_ARRAY, 2);
+    p.apply(Create.of(3))
+        .apply(ParDo.of(new ThreeRows()))
+        .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
+        .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), FP, 3));
+    return CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
+  }
+
+  /** Every row ends with the job's vector of it, exactly. */
+  private static void assertThreeNewVectors(String db) throws Exception {
+    Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
+    assertArrayEquals(new float[] {1f, 0.5f}, stored.get("1"), 0f);
+    assertArrayEquals(new float[] {2f, 0.25f}, stored.get("2"), 0f);
+    assertArrayEquals(new float[] {3f, 0.125f}, stored.get("3"), 0f);
+    assertEquals(3, TestDatabase.count(db, "SELECT count(*) FROM docs_embeddings WHERE model = '" + FP + "'"));
+  }
+
+  @Test
+  public void aBatchThatLosesADeadlockIsWrittenAgain() throws Exception {
+    String db = TestDatabase.newDatabase("deadlock");
+    EmbeddingTables tables = threeOldVectors(db);
     long deadlocksBefore = deadlocks(db);
 
     try (Connection other = PipelineTestSupport.connect(db)) {
@@ -98,13 +123,7 @@ public class DeadlockRetryTest {
       s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
 
       // The job's batch of rows 1, 2, 3: it takes row 1 or 3 (whichever it writes first), then waits for row 2.
-      Layout layout = new Layout(io.pgembed.db.IdType.BIGINT, io.pgembed.db.VectorType.REAL_ARRAY, 2);
-      // One element made into three rows in one step: one bundle, so one batch and one transaction.
-      p.apply(Create.of(3))
-          .apply(ParDo.of(new ThreeRows()))
-          .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-          .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), FP, 3));
-      CompletableFuture<Void> job = CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
+      CompletableFuture<Void> job = writeThreeRows(db, tables);
 
       io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);
       String held = locked(db, 1) ? "1" : locked(db, 3) ? "3" : null;
@@ -116,11 +135,7 @@ public class DeadlockRetryTest {
     }
     // The server counts it once the aborted session reports its statistics (within a few seconds).
     io.pgembed.Await.await("the server's count of deadlocks", 30, () -> deadlocks(db) == deadlocksBefore + 1);
-    Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
-    assertArrayEquals(new float[] {1f, 0.5f}, stored.get("1"), 0f);
-    assertArrayEquals(new float[] {2f, 0.25f}, stored.get("2"), 0f);
-    assertArrayEquals(new float[] {3f, 0.125f}, stored.get("3"), 0f);
-    assertEquals(3, TestDatabase.count(db, "SELECT count(*) FROM docs_embeddings WHERE model = '" + FP + "'"));
+    assertThreeNewVectors(db);
   }
 
   private static long rollbacks(String db) {
@@ -139,14 +154,7 @@ public class DeadlockRetryTest {
   @Test
   public void aBatchThatLosesASerializationCheckIsWrittenAgain() throws Exception {
     String db = TestDatabase.newDatabase("serialization");
-    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
-    EmbeddingTables tables = new EmbeddingTables(
-        TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures"), 3, 100);
-    try (Connection c = PipelineTestSupport.connect(db)) {
-      EmbeddingSchema.prepare(c, tables, 2);
-    }
-    execute(db, "INSERT INTO docs_embeddings (artifact_id, embedding, model) VALUES (1, '{0,0}', 'old'),"
-        + " (2, '{0,0}', 'old'), (3, '{0,0}', 'old')");
+    EmbeddingTables tables = threeOldVectors(db);
     execute(db, "ALTER DATABASE " + db.replaceAll(".*/([a-z0-9_]+)(\\?.*)?$", "$1")
         + " SET default_transaction_isolation = 'repeatable read'");
     long rollbacksBefore = rollbacks(db);
@@ -155,12 +163,7 @@ public class DeadlockRetryTest {
       Statement s = other.createStatement();
       s.execute("UPDATE docs_embeddings SET model = 'other' WHERE artifact_id = 2");
 
-      Layout layout = new Layout(io.pgembed.db.IdType.BIGINT, io.pgembed.db.VectorType.REAL_ARRAY, 2);
-      p.apply(Create.of(3))
-          .apply(ParDo.of(new ThreeRows()))
-          .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-          .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), FP, 3));
-      CompletableFuture<Void> job = CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
+      CompletableFuture<Void> job = writeThreeRows(db, tables);
 
       io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);
       other.commit(); // row 2 changed after the batch's snapshot: the batch cannot be serialized
@@ -168,10 +171,6 @@ public class DeadlockRetryTest {
     }
     io.pgembed.Await.await("the server's count of rolled-back transactions", 30,
         () -> rollbacks(db) >= rollbacksBefore + 1);
-    Map<String, float[]> stored = PipelineTestSupport.vectors(db, "docs_embeddings");
-    assertArrayEquals(new float[] {1f, 0.5f}, stored.get("1"), 0f);
-    assertArrayEquals(new float[] {2f, 0.25f}, stored.get("2"), 0f);
-    assertArrayEquals(new float[] {3f, 0.125f}, stored.get("3"), 0f);
-    assertEquals(3, TestDatabase.count(db, "SELECT count(*) FROM docs_embeddings WHERE model = '" + FP + "'"));
+    assertThreeNewVectors(db);
   }
 }

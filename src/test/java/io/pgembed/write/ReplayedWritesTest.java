@@ -1,7 +1,7 @@
 package io.pgembed.write;
 
 import io.pgembed.db.Layout;
-import static io.pgembed.pipeline.PipelineTestSupport.execute;
+import static io.pgembed.PipelineTestSupport.execute;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 
@@ -13,7 +13,7 @@ import io.pgembed.db.TableNames;
 import io.pgembed.db.TestDatabase;
 import io.pgembed.embed.EmbeddingFailure;
 import io.pgembed.embed.VectorCoder;
-import io.pgembed.pipeline.PipelineTestSupport;
+import io.pgembed.PipelineTestSupport;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.util.ArrayList;

@@ -1,7 +1,10 @@
-package io.pgembed.pipeline;
+package io.pgembed;
 
-import io.pgembed.Main;
 import io.pgembed.model.ModelSpec;
+import io.pgembed.pipeline.EmbeddingPipeline;
+import io.pgembed.pipeline.Preflight;
+import io.pgembed.pipeline.RunController;
+import io.pgembed.pipeline.RunReport;
 import io.pgembed.options.EmbeddingPipelineOptions;
 import io.pgembed.options.OptionSources;
 import java.io.ByteArrayOutputStream;
@@ -23,18 +26,18 @@ import org.apache.beam.sdk.testing.TestPipeline;
 public final class PipelineTestSupport {
   private PipelineTestSupport() {}
 
-  static EmbeddingPipelineOptions options(String jdbcUrl, String... extra) {
+  public static EmbeddingPipelineOptions options(String jdbcUrl, String... extra) {
     List<String> args = new ArrayList<>(List.of("--jdbcUrl=" + jdbcUrl, "--device=cpu", "--maxBufferingMs=500"));
     args.addAll(List.of(extra));
     return OptionSources.parse(args.toArray(new String[0]), Map.of(), EmbeddingPipelineOptions.class);
   }
 
-  static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o) throws Exception {
+  public static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o) throws Exception {
     return run(pipeline, o, EmbeddingPipeline.modelSpec(o));
   }
 
   /** The job's transform in {@code pipeline}, with {@code spec}'s model, run as the launcher runs it. */
-  static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o, ModelSpec spec) throws Exception {
+  public static RunReport run(TestPipeline pipeline, EmbeddingPipelineOptions o, ModelSpec spec) throws Exception {
     try (Preflight.Checked checked = Preflight.check(o, spec)) {
       pipeline.apply("Embed pending rows", EmbeddingPipeline.embedPendingRows(checked, o));
       return RunController.execute(pipeline, checked, o, () -> false);
@@ -46,27 +49,41 @@ public final class PipelineTestSupport {
    * share this process's output), and everything printed.
    */
   public static String[] launch(String... args) {
+    int[] code = {0};
+    String text = printed(() -> code[0] = Main.run(args));
+    String launcher = text.lines().filter(l -> !l.contains("io.zonky.test.db.postgres"))
+        .reduce("", (a, b) -> a + b + "\n");
+    return new String[] {Integer.toString(code[0]), launcher, text};
+  }
+
+  /** Work whose output a test reads. */
+  public interface Work {
+    void run() throws Exception;
+  }
+
+  /** What {@code work} printed to standard output and error (this JVM's log lines among it). */
+  public static String printed(Work work) {
     PrintStream out = System.out;
     PrintStream err = System.err;
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     PrintStream capture = new PrintStream(printed, true, StandardCharsets.UTF_8);
     System.setOut(capture);
     System.setErr(capture);
-    int code;
     try {
-      code = Main.run(args);
+      work.run();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     } finally {
       System.setOut(out);
       System.setErr(err);
     }
-    String text = printed.toString(StandardCharsets.UTF_8);
-    String launcher = text.lines().filter(l -> !l.contains("io.zonky.test.db.postgres"))
-        .reduce("", (a, b) -> a + b + "\n");
-    return new String[] {Integer.toString(code), launcher, text};
+    return printed.toString(StandardCharsets.UTF_8);
   }
 
   /** A new table {@code docs (id bigint PRIMARY KEY, content text)} of rows 1..n with {@code text}'s texts. */
-  static Map<Long, String> createDocs(String jdbcUrl, int n, java.util.function.LongFunction<String> text)
+  public static Map<Long, String> createDocs(String jdbcUrl, int n, java.util.function.LongFunction<String> text)
       throws SQLException {
     execute(jdbcUrl, "CREATE TABLE docs (id bigint PRIMARY KEY, content text)");
     Map<Long, String> rows = new java.util.LinkedHashMap<>();
@@ -78,14 +95,14 @@ public final class PipelineTestSupport {
   }
 
   /** A whole run as the launcher does it (in waves on the DirectRunner), with {@code spec}'s model. */
-  static RunReport runWhole(EmbeddingPipelineOptions o, ModelSpec spec) throws Exception {
+  public static RunReport runWhole(EmbeddingPipelineOptions o, ModelSpec spec) throws Exception {
     try (Preflight.Checked checked = Preflight.check(o, spec)) {
       return EmbeddingPipeline.run(checked, o, () -> false);
     }
   }
 
   /** {@link #runWhole} on another thread: a test changes the database meanwhile. */
-  static java.util.concurrent.CompletableFuture<RunReport> runWholeAsync(EmbeddingPipelineOptions o, ModelSpec spec) {
+  public static java.util.concurrent.CompletableFuture<RunReport> runWholeAsync(EmbeddingPipelineOptions o, ModelSpec spec) {
     return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       try {
         return runWhole(o, spec);
@@ -96,7 +113,7 @@ public final class PipelineTestSupport {
   }
 
   /** The launcher's checks, for the options' own model. */
-  static Preflight.Checked prepare(EmbeddingPipelineOptions o) throws SQLException {
+  public static Preflight.Checked prepare(EmbeddingPipelineOptions o) throws SQLException {
     return Preflight.check(o, EmbeddingPipeline.modelSpec(o));
   }
 
@@ -122,7 +139,7 @@ public final class PipelineTestSupport {
   }
 
   /** Inserts (id, content) rows. */
-  static void insert(String jdbcUrl, String table, Map<Long, String> rows) throws SQLException {
+  public static void insert(String jdbcUrl, String table, Map<Long, String> rows) throws SQLException {
     try (Connection c = connect(jdbcUrl);
         PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " (id, content) VALUES (?, ?)")) {
       for (Map.Entry<Long, String> e : rows.entrySet()) {
