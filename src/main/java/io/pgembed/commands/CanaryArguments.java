@@ -51,7 +51,7 @@ final class CanaryArguments {
   static List<String> modelArgs(ModelLoader spec) {
     List<String> args = new ArrayList<>(List.of("--model=" + spec.model()));
     if (spec.pooling() != null) {
-      args.add("--pooling=" + spec.pooling());
+      args.add("--pooling=" + spec.pooling().label());
     }
     if (spec.normalize() != null) {
       args.add("--normalize=" + spec.normalize());

@@ -55,7 +55,7 @@ public final class CanaryCommands {
     EmbeddingPipelineOptions co = OptionSources.parse(a.toArray(new String[0]), env, EmbeddingPipelineOptions.class);
     // Set after parsing, so that no profile or environment value of the main model reaches the candidate.
     co.setModel(candidate.model());
-    co.setPooling(candidate.pooling());
+    co.setPooling(candidate.pooling() == null ? null : candidate.pooling().label());
     co.setNormalize(candidate.normalize());
     co.setMaxLength(candidate.maxLength());
     System.out.printf("Canary: %s embeds %d%% of the rows into %s%n", candidate.model(), o.getCanaryPercent(),

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public record ModelLoader(
-    String model, String device, String pooling, Boolean normalize, int maxLength, int intraOpThreads,
+    String model, String device, Pooling pooling, Boolean normalize, int maxLength, int intraOpThreads,
     int interOpThreads, int workers)
     implements ModelSpec {
   private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
@@ -53,9 +53,6 @@ public record ModelLoader(
   public ModelLoader {
     Objects.requireNonNull(model, "model");
     DeviceSpec.checkSyntax(device);
-    if (pooling != null) {
-      Pooling.parse(pooling, "--pooling");
-    }
     if (maxLength < 0) {
       throw new IllegalArgumentException("--maxLength must be >= 0 (0: the model's own), but was " + maxLength);
     }
@@ -129,7 +126,7 @@ public record ModelLoader(
   }
 
   Pooling poolingOr(Pooling fallback) {
-    return pooling == null ? fallback : Pooling.parse(pooling, "--pooling");
+    return pooling == null ? fallback : pooling;
   }
 
   boolean normalizeOr(boolean fallback) {
@@ -157,7 +154,7 @@ public record ModelLoader(
   public static final class Builder {
     private String model = BUNDLED;
     private String device = "cpu";
-    private String pooling;
+    private Pooling pooling;
     private Boolean normalize;
     private int maxLength;
     private int intraOpThreads;
@@ -174,7 +171,13 @@ public record ModelLoader(
       return this;
     }
 
+    /** {@code mean} or {@code cls}; null: the model's own. */
     public Builder pooling(String v) {
+      pooling = v == null ? null : Pooling.parse(v, "--pooling");
+      return this;
+    }
+
+    public Builder pooling(Pooling v) {
       pooling = v;
       return this;
     }

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import org.apache.beam.runners.direct.DirectRunner;
 
 /**
  * A run in waves: each wave is one pipeline over the next pending rows in id order, at most
@@ -32,8 +33,7 @@ final class Waves {
 
   /** Waves on the DirectRunner for a batch run with a bound; Flink bounds memory itself (backpressure). */
   static boolean apply(EmbeddingPipelineOptions o) {
-    return !o.getContinuous() && o.getMaxInFlightRows() > 0 && o.getRunner() != null
-        && o.getRunner().getSimpleName().equals("DirectRunner");
+    return !o.getContinuous() && o.getMaxInFlightRows() > 0 && DirectRunner.class.equals(o.getRunner());
   }
 
   /** Everything pending, as one wave. */
