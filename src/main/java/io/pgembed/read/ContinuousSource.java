@@ -6,7 +6,6 @@ import io.pgembed.db.Database;
 import io.pgembed.db.RowKey;
 import io.pgembed.metrics.EmbeddingMetrics;
 import java.util.Arrays;
-import java.util.List;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
