@@ -1,7 +1,6 @@
 package io.pgembed.db;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,16 +154,5 @@ public final class PgVectorServer {
       throw new IllegalStateException(String.join(" ", command) + " failed: " + out.strip());
     }
     return out;
-  }
-
-  /** The first column of the first row of {@code sql}. */
-  public static String value(String jdbcUrl, String sql) {
-    try (Connection c = DriverManager.getConnection(jdbcUrl);
-        Statement s = c.createStatement();
-        java.sql.ResultSet rs = s.executeQuery(sql)) {
-      return rs.next() ? rs.getString(1) : null;
-    } catch (SQLException e) {
-      throw new UncheckedIOException(new IOException(sql, e));
-    }
   }
 }

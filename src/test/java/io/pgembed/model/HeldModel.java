@@ -1,6 +1,5 @@
 package io.pgembed.model;
 
-import ai.djl.Device;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -84,56 +83,14 @@ public record HeldModel(ModelSpec inner, String gate) implements ModelSpec {
 
   @Override
   public EmbeddingModel load() {
-    EmbeddingModel model = inner.load();
     String name = gate;
-    return new EmbeddingModel() {
+    return new ForwardingModel(inner.load(), p -> new ForwardingModel.Predictor(p) {
       @Override
-      public ModelFingerprint fingerprint() {
-        return model.fingerprint();
+      public float[][] embed(TokenBatch batch) {
+        pass(name);
+        return inner.embed(batch);
       }
-
-      @Override
-      public int dimension() {
-        return model.dimension();
-      }
-
-      @Override
-      public Device device() {
-        return model.device();
-      }
-
-      @Override
-      public TextTokenizer tokenizer() {
-        return model.tokenizer();
-      }
-
-      @Override
-      public EmbeddingPredictor newPredictor() {
-        EmbeddingPredictor p = model.newPredictor();
-        return new EmbeddingPredictor() {
-          @Override
-          public TextTokenizer tokenizer() {
-            return p.tokenizer();
-          }
-
-          @Override
-          public float[][] embed(TokenBatch batch) {
-            pass(name);
-            return p.embed(batch);
-          }
-
-          @Override
-          public void close() {
-            p.close();
-          }
-        };
-      }
-
-      @Override
-      public void close() {
-        model.close();
-      }
-    };
+    });
   }
 
   @Override

@@ -1,6 +1,5 @@
 package io.pgembed.model;
 
-import ai.djl.Device;
 import ai.djl.engine.EngineException;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -79,7 +78,9 @@ public record InjectedFaults(
 
   @Override
   public EmbeddingModel load() {
-    return new Model(model.load(), this);
+    Pattern marker = failOnTextMatching == null ? null : Pattern.compile(failOnTextMatching);
+    Pattern corrupt = corruptTextMatching == null ? null : Pattern.compile(corruptTextMatching);
+    return new ForwardingModel(model.load(), p -> new Predictor(p, this, marker, corrupt));
   }
 
   @Override
@@ -100,45 +101,16 @@ public record InjectedFaults(
     }
   }
 
-  private record Model(EmbeddingModel inner, InjectedFaults faults) implements EmbeddingModel {
-    @Override
-    public ModelFingerprint fingerprint() {
-      return inner.fingerprint();
-    }
+  private static final class Predictor extends ForwardingModel.Predictor {
+    private final InjectedFaults faults;
+    private final Pattern marker;
+    private final Pattern corrupt;
 
-    @Override
-    public int dimension() {
-      return inner.dimension();
-    }
-
-    @Override
-    public Device device() {
-      return inner.device();
-    }
-
-    @Override
-    public TextTokenizer tokenizer() {
-      return inner.tokenizer();
-    }
-
-    @Override
-    public EmbeddingPredictor newPredictor() {
-      Pattern marker = faults.failOnTextMatching == null ? null : Pattern.compile(faults.failOnTextMatching);
-      Pattern corrupt = faults.corruptTextMatching == null ? null : Pattern.compile(faults.corruptTextMatching);
-      return new Predictor(inner.newPredictor(), faults, marker, corrupt);
-    }
-
-    @Override
-    public void close() {
-      inner.close();
-    }
-  }
-
-  private record Predictor(EmbeddingPredictor inner, InjectedFaults faults, Pattern marker, Pattern corrupt)
-      implements EmbeddingPredictor {
-    @Override
-    public TextTokenizer tokenizer() {
-      return inner.tokenizer();
+    Predictor(EmbeddingPredictor inner, InjectedFaults faults, Pattern marker, Pattern corrupt) {
+      super(inner);
+      this.faults = faults;
+      this.marker = marker;
+      this.corrupt = corrupt;
     }
 
     @Override
@@ -174,7 +146,7 @@ public record InjectedFaults(
       // Per-pass faults need this wrapper's embed() on every pass; without them the wrapped predictor makes the
       // passes itself, so wrappers nest (each one's text faults apply).
       LengthSortedBatches.Result r = faults.failAboveTokens > 0 || faults.slowMillis > 0
-          ? EmbeddingPredictor.super.embedAll(texts, batchSize, maxBatchTokens)
+          ? super.embedAll(texts, batchSize, maxBatchTokens)
           : inner.embedAll(texts, batchSize, maxBatchTokens);
       if (corrupt != null) {
         for (int i = 0; i < texts.size(); i++) {
@@ -186,9 +158,5 @@ public record InjectedFaults(
       return r;
     }
 
-    @Override
-    public void close() {
-      inner.close();
-    }
   }
 }

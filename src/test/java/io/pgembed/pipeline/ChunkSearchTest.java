@@ -86,9 +86,9 @@ public class ChunkSearchTest {
     RunReport run = PipelineTestSupport.runWhole(options(db, "--sourceTable=docs", "--chunking=tokens",
         "--vectorType=vector", "--hnswIndex=true"), MODEL);
     assertEquals(RunStatus.COMPLETE, run.status());
-    assertEquals("vector(384)", PgVectorServer.value(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+    assertEquals("vector(384)", io.pgembed.PipelineTestSupport.firstValue(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         + " WHERE attrelid = 'docs_chunks'::regclass AND attname = 'embedding'"));
-    assertEquals(Long.toString(run.metrics().chunks()), PgVectorServer.value(db, "SELECT count(*) FROM docs_chunks"));
+    assertEquals(Long.toString(run.metrics().chunks()), io.pgembed.PipelineTestSupport.firstValue(db, "SELECT count(*) FROM docs_chunks"));
     List<SearchCommand.Hit> hits = search(db, "--chunking=tokens");
     assertEquals("1", hits.get(0).id());
     assertThat(hits.get(0).text(), containsString("lighthouse keeper fed sardines"));

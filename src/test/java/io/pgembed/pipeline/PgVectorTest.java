@@ -1,7 +1,7 @@
 package io.pgembed.pipeline;
 
 import io.pgembed.PipelineTestSupport;
-import static io.pgembed.db.PgVectorServer.value;
+import static io.pgembed.PipelineTestSupport.firstValue;
 import static io.pgembed.PipelineTestSupport.execute;
 import static io.pgembed.PipelineTestSupport.options;
 import static io.pgembed.PipelineTestSupport.vectors;
@@ -75,7 +75,7 @@ public class PgVectorTest {
     assertEquals(RunStatus.COMPLETE, first.status());
     assertNull(first.index());
     assertEquals(docs.size(), first.embedded());
-    assertEquals("vector(384)", value(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+    assertEquals("vector(384)", firstValue(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         + " WHERE attrelid = 'docs_embeddings'::regclass AND attname = 'embedding'"));
     // Each stored vector is the model's own, to float precision (written from a binary float4[], cast by pgvector).
     Map<String, float[]> stored = vectors(db, "docs_embeddings");
@@ -107,7 +107,7 @@ public class PgVectorTest {
     assertNotNull(indexed.index());
     assertTrue(indexed.index().built());
     assertEquals("docs_embeddings_embedding_idx", indexed.index().name());
-    assertThat(value(db, "SELECT indexdef FROM pg_indexes WHERE indexname = 'docs_embeddings_embedding_idx'"),
+    assertThat(firstValue(db, "SELECT indexdef FROM pg_indexes WHERE indexname = 'docs_embeddings_embedding_idx'"),
         containsString("USING hnsw (embedding vector_cosine_ops)"));
     assertEquals(indexed.index().seconds(), (Double) indexed.toMap().get("index_build_seconds"), 0);
 
@@ -148,7 +148,7 @@ public class PgVectorTest {
     assertEquals(0, second.read());
     assertFalse(second.index().built());
     assertNull(second.toMap().get("index_build_seconds"));
-    assertEquals("1", value(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'docs_embeddings'"
+    assertEquals("1", firstValue(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'docs_embeddings'"
         + " AND indexdef LIKE '%hnsw%'"));
   }
 
@@ -159,9 +159,9 @@ public class PgVectorTest {
     RunReport run = PipelineTestSupport.runWhole(
         options(db, "--sourceTable=docs", "--vectorType=halfvec", "--hnswIndex=true"), ModelLoader.builder().build());
     assertEquals(docs.size(), run.embedded());
-    assertEquals("halfvec(384)", value(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+    assertEquals("halfvec(384)", firstValue(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         + " WHERE attrelid = 'docs_embeddings'::regclass AND attname = 'embedding'"));
-    assertThat(value(db, "SELECT indexdef FROM pg_indexes WHERE indexname = '" + run.index().name() + "'"),
+    assertThat(firstValue(db, "SELECT indexdef FROM pg_indexes WHERE indexname = '" + run.index().name() + "'"),
         containsString("halfvec_cosine_ops"));
     Map<String, float[]> stored = vectors(db, "docs_embeddings");
     float[] expected = embed(docs.get(1L));
@@ -188,7 +188,7 @@ public class PgVectorTest {
     assertEquals("2", launched[0]);
     assertThat(launched[1], containsString("docs_embeddings.embedding is vector(768) but the model gives"
         + " 384-dimensional vectors"));
-    assertEquals("0", value(db, "SELECT count(*) FROM docs_embeddings"));
+    assertEquals("0", firstValue(db, "SELECT count(*) FROM docs_embeddings"));
 
     // Asking for another type than the existing column has is refused, naming both and the fixes.
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
