@@ -1,6 +1,7 @@
 package io.pgembed;
 
 import io.pgembed.commands.CanaryCommands;
+import io.pgembed.commands.CaptureSqlCommand;
 import io.pgembed.commands.DemoCommand;
 import io.pgembed.commands.EmbedCommand;
 import io.pgembed.commands.QueueCommands;
@@ -54,6 +55,10 @@ public final class Main {
             code = RunCommand.exitCode(CanaryCommands.runCanary(rest, o, System.getenv()));
           }
           return code;
+        }
+        case "capture-sql" -> {
+          CaptureSqlCommand.run(OptionSources.parse(rest, System.getenv(), EmbeddingPipelineOptions.class));
+          return EXIT_OK;
         }
         case "canary-report" -> {
           CanaryCommands.report(OptionSources.parse(rest, System.getenv(), CanaryReportOptions.class));
@@ -129,6 +134,7 @@ public final class Main {
         "  run --canaryModel=M --canaryPercent=P: also embed P% of rows with candidate M into <target>_canary",
         "  canary-report --canaryModel=M [run options]: top-10 overlap and self-similarity of the two models",
         "  promote --canaryModel=M [run options] [--queue=...]: copy the canary vectors, enqueue the rest",
+        "  capture-sql --jdbcUrl=... --sourceTable=... [--username=ROLE]: print the change log's DDL for a DBA",
         "  help    this text; 'COMMAND --help' lists a command's options",
         "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout),",
         "  4 the database unreachable or refusing the login (nothing read)");

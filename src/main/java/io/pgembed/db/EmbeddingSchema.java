@@ -154,6 +154,15 @@ public final class EmbeddingSchema {
   }
 
 
+  /** The source table's id type (it must exist and be readable): for the change log's DDL. */
+  public static IdType sourceIdType(Connection c, TableNames n) throws SQLException {
+    if (!Catalog.exists(c, n.source())) {
+      throw new IllegalArgumentException(
+          "--sourceTable=" + n.source() + " does not exist (or is not visible to this user); check the name and schema");
+    }
+    return IdType.of(Catalog.columnType(c, n.source(), n.idColumn(), "--idColumn"), n.idColumn());
+  }
+
   /**
    * The kind of the target's vector column, for commands that only read it (search): the target must exist.
    */

@@ -15,12 +15,41 @@ import java.util.List;
  * String pending = tables.pendingQuery(fingerprint);
  * }</pre>
  */
-public record EmbeddingTables(TableNames names, int maxAttempts, int samplePercent) implements Serializable {
+public record EmbeddingTables(TableNames names, int maxAttempts, int samplePercent, String onlyIds)
+    implements Serializable {
   /** The reading transaction's start, in microseconds since the epoch: one value for every row of one read. */
   private static final String READ_AT = "(extract(epoch FROM now()) * 1000000)::bigint";
   /** A read time parameter (microseconds since the epoch; 0: unknown, NULL) as a timestamptz, exactly. */
   private static final String READ_AT_PARAMETER =
       "timestamptz 'epoch' + NULLIF(?::bigint, 0) * interval '1 microsecond'";
+
+  /** Every source row may be pending. */
+  public EmbeddingTables(TableNames names, int maxAttempts, int samplePercent) {
+    this(names, maxAttempts, samplePercent, null);
+  }
+
+  /**
+   * Only source rows whose id the subquery {@code ids} returns may be pending (its one column: ids of the source's
+   * type): how a run drains a change log instead of scanning the source. Null: every row.
+   */
+  public EmbeddingTables onlyIds(String ids) {
+    return new EmbeddingTables(names, maxAttempts, samplePercent, ids);
+  }
+
+  /**
+   * Restricts a prune to the ids (of the source's type) of the subquery {@code ids}: rows deleted since the change
+   * log was drained. Null: every id (an anti-join over the whole target).
+   */
+  public List<String> pruneStatements(String idCastType, String ids) {
+    if (ids == null) {
+      return pruneStatements(idCastType);
+    }
+    return List.of(
+        "DELETE FROM " + names.target().quoted() + " e WHERE e.artifact_id IN (" + ids + ") AND "
+            + notInSource("e.artifact_id", idCastType),
+        "DELETE FROM " + failuresOfTarget() + " AND f.artifact_id IN (SELECT x::text FROM (" + ids + ") x(x)) AND "
+            + notInSource("f.artifact_id", idCastType));
+  }
 
   public EmbeddingTables {
     if (maxAttempts < 1) {
@@ -38,7 +67,7 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
 
   /** The tables of a canary rollout's candidate: the same source, the target's {@code _canary} shadow. */
   public EmbeddingTables canary() {
-    return new EmbeddingTables(names.canary(), maxAttempts, samplePercent);
+    return new EmbeddingTables(names.canary(), maxAttempts, samplePercent, onlyIds);
   }
 
   /** The SQL of the target's shape (rows or chunks). */
@@ -112,6 +141,7 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
         + " AND (f.artifact_id IS NULL OR f.attempts < " + maxAttempts + " OR f.content_sha256 IS DISTINCT FROM " + sha
         + ")"
         + (samplePercent < 100 ? " AND " + sampleCondition(id, samplePercent) : "")
+        + (onlyIds != null ? " AND " + id + " IN (" + onlyIds + ")" : "")
         + (range.after() != null ? " AND " + id + " > CAST(" + SqlLiteral.of(range.after()) + " AS " + idCastType + ")" : "")
         + (range.upTo() != null ? " AND " + id + " <= CAST(" + SqlLiteral.of(range.upTo()) + " AS " + idCastType + ")" : "");
   }

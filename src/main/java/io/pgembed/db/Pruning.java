@@ -12,19 +12,24 @@ import java.util.List;
  * Removes what belongs to rows gone from the source: their vectors and failure records, and (with chunks) the
  * failure records of documents now complete. A source table is anti-joined inside the DELETE. A
  * {@code --sourceQuery} is the user's SQL, so it never runs inside a write: the ids it no longer returns are read in
- * a read-only transaction, then deleted by id.
+ * a read-only transaction, then deleted by id. {@code onlyIds} (a subquery of ids; null: all) restricts a prune
+ * to rows a change log says were deleted.
  *
  * <pre>{@code
  * long[] removed = new Pruning(tables, layout.idCastType()).pruneDeleted(database); // {vectors, failure records}
  * }</pre>
  */
-public record Pruning(EmbeddingTables tables, String idCastType) implements Serializable {
+public record Pruning(EmbeddingTables tables, String idCastType, String onlyIds) implements Serializable {
+  /** Prunes every id of the target. */
+  public Pruning(EmbeddingTables tables, String idCastType) {
+    this(tables, idCastType, null);
+  }
 
   /** Removes the vectors and failure records of rows no longer in the source; returns both counts. */
   public long[] pruneDeleted(Database database) throws SQLException {
     try (Connection c = database.connect()) {
       if (tables.names().sourceQuery() == null) {
-        return Database.executeAll(c, tables.pruneStatements(idCastType));
+        return Database.executeAll(c, tables.pruneStatements(idCastType, onlyIds));
       }
       List<String> reads = tables.goneIdsQueries(idCastType);
       List<List<String>> gone = Database.readOnly(c, ro -> List.of(ids(ro, reads.get(0)), ids(ro, reads.get(1))));

@@ -1,5 +1,6 @@
 package io.pgembed.options;
 
+import io.pgembed.capture.ChangeCapture;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.joda.time.Duration;
@@ -35,6 +36,15 @@ public interface RunOptions extends TimeoutOptions {
   Integer getSamplePercent();
 
   void setSamplePercent(Integer value);
+
+  @Description(
+      "How a run finds pending rows: scan (every run or poll reads the whole source) or trigger (triggers on the"
+          + " source keep a change log, <source>_changes, installed when missing and the role owns the table; a"
+          + " run reads the log, so its cost follows the changes; the first run, and a new model's, scans once).")
+  @Default.Enum("SCAN")
+  ChangeCapture getChangeCapture();
+
+  void setChangeCapture(ChangeCapture value);
 
   @Description("Keep running: poll for new and changed rows every --pollInterval and embed them as they appear.")
   @Default.Boolean(false)

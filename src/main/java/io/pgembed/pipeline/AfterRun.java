@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a run does in the database once its pipeline has ended, before it reports: clears the failure records it
- * settled (chunks: documents now complete), counts what is still pending, and after a complete batch run with
+ * settled (chunks: documents now complete), counts what is still pending, settles the change log it drained
+ * (--changeCapture=trigger), and after a complete batch run with
  * {@code --hnswIndex} builds the target's HNSW index when it has none.
  *
  * <pre>{@code
@@ -35,6 +36,9 @@ final class AfterRun {
     try {
       new Pruning(checked.tables(), checked.layout().idCastType()).clearCompletedFailures(checked.database());
       stillPending = countPending(checked);
+      if (checked.drain() != null) {
+        checked.drain().settle(checked.database(), checked.fingerprint(), status == RunStatus.COMPLETE);
+      }
     } catch (SQLException e) {
       LOG.warn("Could not count the rows still pending: {}", e.getMessage());
       stillPending = -1;

@@ -6,6 +6,9 @@ import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Pruning;
+import io.pgembed.capture.ChangeCapture;
+import io.pgembed.capture.ChangeLog;
+import io.pgembed.capture.LogDrain;
 import io.pgembed.db.Catalog;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.ChunkTexts;
@@ -47,13 +50,16 @@ public final class Preflight {
    * A run that passed its checks: where it reads and writes, the model it runs ({@code spec}) and its fingerprint,
    * what is pending, how many vectors of rows gone from the source it removed ({@code pruned}), how documents
    * become what the model embeds ({@code documents}: chunks, or the rows measured), and whether a complete batch
-   * run ends with an HNSW index ({@code hnswIndex}; see {@link AfterRun}). It holds the client's reference to the
+   * run ends with an HNSW index ({@code hnswIndex}; see {@link AfterRun}), and with --changeCapture=trigger the
+   * change log it drains ({@code drain}; null when it scans: {@code tables} then reads every row). It holds the
+   * client's reference to the
    * shared model ({@code checkedWith}: on a remote Flink cluster, a CPU copy), released by {@link #close()}.
    */
   public record Checked(
       Database database, EmbeddingTables tables, Layout layout, ModelSpec spec, EmbeddingModel model,
       long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned,
-      PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents, boolean hnswIndex)
+      PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents, boolean hnswIndex,
+      LogDrain drain)
       implements AutoCloseable {
 
     public String fingerprint() {
@@ -76,6 +82,7 @@ public final class Preflight {
     // Names are checked before any SQL is built or run.
     EmbeddingTables tables =
         new EmbeddingTables(TableOptions.tableNames(o), o.getMaxAttempts(), o.getSamplePercent());
+    ChangeLog changeLog = o.getChangeCapture() == ChangeCapture.TRIGGER ? ChangeLog.of(tables.names()) : null;
     // The client needs the model's fingerprint and dimension. Where the workers are other processes (a Flink
     // cluster), it loads the model on the CPU: the client (on Kubernetes, the JobManager) may have no GPU.
     ModelSpec checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? spec.onCpu() : spec;
@@ -93,10 +100,16 @@ public final class Preflight {
         throw new IllegalArgumentException("--hnswIndex needs a pgvector target, but " + tables.names().target()
             + "." + tables.names().embeddingColumn() + " is real[]: use --vectorType=vector for a new target");
       }
+      boolean installLog = changeLog != null && LogDrain.checkInstallable(c, changeLog);
       // Checked: from here on the run changes the database.
       Layout layout = plan.create(c);
       String fingerprint = model.fingerprint().toString();
-      Pruning pruning = new Pruning(tables, layout.idCastType());
+      if (installLog) {
+        LogDrain.install(c, changeLog, layout);
+      }
+      LogDrain drain = changeLog == null ? null : LogDrain.begin(c, changeLog, tables, fingerprint);
+      Pruning pruning = new Pruning(tables, layout.idCastType(), drain == null ? null : drain.pruneIds());
+      tables = drain == null ? tables : drain.restrict(tables);
       long pruned = o.getPruneDeleted() ? pruneDeleted(database, tables, pruning) : 0;
       pruning.clearCompletedFailures(database);
       long pending;
@@ -115,7 +128,7 @@ public final class Preflight {
       }
       LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
       return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, documents,
-          o.getHnswIndex() && !o.getContinuous());
+          o.getHnswIndex() && !o.getContinuous(), drain);
     } catch (SQLException | RuntimeException e) {
       SharedModels.release(checkedWith);
       if (e instanceof SQLException sql && tables.names().sourceQuery() != null) {
@@ -156,6 +169,10 @@ public final class Preflight {
     if (o.getChunkTokens() != null && o.getChunkTokens() < 0) {
       throw new IllegalArgumentException(
           "--chunkTokens must be >= 0 (0: the model's maximum length), but was " + o.getChunkTokens());
+    }
+    if (o.getContinuous() && o.getChangeCapture() == ChangeCapture.TRIGGER) {
+      throw new IllegalArgumentException("--changeCapture=trigger with --continuous is not there yet: run batch runs"
+          + " with --changeCapture=trigger (each reads only the change log), or --continuous with scan");
     }
     if (o.getContinuous()) {
       RunOptions.pollInterval(o); // a bad duration is named before anything runs

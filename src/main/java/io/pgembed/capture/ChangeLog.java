@@ -1,0 +1,151 @@
+package io.pgembed.capture;
+
+import io.pgembed.db.Layout;
+import io.pgembed.db.SqlIdentifier;
+import io.pgembed.db.TableNames;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * A source table's change log, {@code <source>_changes}, kept by the database: one row per changed id (duplicates
+ * collapse into it), with a sequence number that a newer change of the same id replaces, the operation
+ * ({@code upsert}: inserted, or its text or id changed; {@code delete}: deleted, or its id changed away) and when it
+ * was queued; a {@code TRUNCATE} leaves one row with no id. Row triggers fill it ({@code AFTER INSERT},
+ * {@code AFTER UPDATE OF} the id and text columns only when one of them really changed, {@code AFTER DELETE}), a
+ * statement trigger records a {@code TRUNCATE}, and each statement sends one {@code NOTIFY} on the channel named
+ * after the log. Every trigger is {@code ENABLE ALWAYS}, so it fires on a logical-replication subscriber too.
+ * {@code <source>_changes_state} remembers, per target, the model whose full scan the log now continues.
+ *
+ * <pre>{@code
+ * ChangeLog log = ChangeLog.of(names);
+ * log.ddl(layout).forEach(statement::execute); // or print it for a DBA: capture-sql
+ * }</pre>
+ */
+public record ChangeLog(TableNames names, SqlIdentifier log, SqlIdentifier state, SqlIdentifier sequence,
+    SqlIdentifier rowFunction, SqlIdentifier statementFunction) implements Serializable {
+
+  /** The log of {@code names}' source table. */
+  public static ChangeLog of(TableNames names) {
+    if (names.sourceQuery() != null) {
+      throw new IllegalArgumentException("--changeCapture=trigger needs a --sourceTable to watch, but a --sourceQuery"
+          + " has no single table whose changes a trigger could log: put the query in a view and watch its table"
+          + " with --sourceTable (and --textColumn), or use --changeCapture=scan");
+    }
+    SqlIdentifier source = names.source();
+    String fix = "a shorter --sourceTable (the change log is <source>_changes)";
+    return new ChangeLog(names, source.withSuffix("_changes", fix), source.withSuffix("_changes_state", fix),
+        source.withSuffix("_changes_seq", fix), source.withSuffix("_changes_row", fix),
+        source.withSuffix("_changes_stmt", fix));
+  }
+
+  /** The channel the triggers notify: the log's name. */
+  public String channel() {
+    return log.name();
+  }
+
+  /** The statements that install the log and its triggers ({@code idCastType}: the source id's SQL type). */
+  public List<String> ddl(Layout layout) {
+    String id = names.idColumn().quoted();
+    String text = names.textColumn().quoted();
+    String src = names.source().quoted();
+    String upsertLog = "INSERT INTO " + log.quoted() + " (id, op) VALUES (%s, '%s') ON CONFLICT (id) WHERE id IS NOT"
+        + " NULL DO UPDATE SET seq = nextval('" + sequence.quoted() + "'), op = EXCLUDED.op, queued_at ="
+        + " clock_timestamp();";
+    String trigger = names.source().name();
+    return List.of(
+        "CREATE SEQUENCE IF NOT EXISTS " + sequence.quoted(),
+        "CREATE TABLE IF NOT EXISTS " + log.quoted() + " (seq bigint PRIMARY KEY DEFAULT nextval('"
+            + sequence.quoted() + "'), id " + layout.idCastType() + ", op text NOT NULL CHECK (op IN ('upsert',"
+            + " 'delete', 'truncate')), queued_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        "CREATE UNIQUE INDEX IF NOT EXISTS " + SqlIdentifier.column(log.name() + "_id", "change log index").quoted()
+            + " ON " + log.quoted() + " (id) WHERE id IS NOT NULL",
+        "CREATE TABLE IF NOT EXISTS " + state.quoted() + " (target_table text PRIMARY KEY, model text NOT NULL,"
+            + " scanned_at timestamptz NOT NULL DEFAULT now())",
+        // SECURITY DEFINER: whoever writes to the source needs no privilege on the log.
+        "CREATE OR REPLACE FUNCTION " + rowFunction.quoted() + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+            + " SET search_path FROM CURRENT AS $$ BEGIN"
+            + " IF TG_OP IN ('UPDATE', 'DELETE') AND (TG_OP = 'DELETE' OR OLD." + id + " IS DISTINCT FROM NEW."
+            + id + ") THEN " + String.format(upsertLog, "OLD." + id, "delete") + " END IF;"
+            + " IF TG_OP IN ('INSERT', 'UPDATE') THEN " + String.format(upsertLog, "NEW." + id, "upsert")
+            + " END IF; RETURN NULL; END $$",
+        "CREATE OR REPLACE FUNCTION " + statementFunction.quoted() + "() RETURNS trigger LANGUAGE plpgsql SECURITY"
+            + " DEFINER SET search_path FROM CURRENT AS $$ BEGIN IF TG_OP = 'TRUNCATE' THEN INSERT INTO " + log.quoted() + " (id, op) VALUES (NULL,"
+            + " 'truncate'); END IF; PERFORM pg_notify('" + channel() + "', ''); RETURN NULL; END $$",
+        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_ins") + " ON " + src,
+        "CREATE TRIGGER " + quoted(trigger + "_changes_ins") + " AFTER INSERT ON " + src
+            + " FOR EACH ROW EXECUTE FUNCTION " + rowFunction.quoted() + "()",
+        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_upd") + " ON " + src,
+        "CREATE TRIGGER " + quoted(trigger + "_changes_upd") + " AFTER UPDATE OF " + id + ", " + text
+            + " ON " + src + " FOR EACH ROW WHEN (OLD." + text + " IS DISTINCT FROM NEW." + text + " OR OLD." + id
+            + " IS DISTINCT FROM NEW." + id + ") EXECUTE FUNCTION " + rowFunction.quoted() + "()",
+        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_del") + " ON " + src,
+        "CREATE TRIGGER " + quoted(trigger + "_changes_del") + " AFTER DELETE ON " + src
+            + " FOR EACH ROW EXECUTE FUNCTION " + rowFunction.quoted() + "()",
+        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_notify") + " ON " + src,
+        "CREATE TRIGGER " + quoted(trigger + "_changes_notify") + " AFTER INSERT OR UPDATE OR DELETE OR"
+            + " TRUNCATE ON " + src + " FOR EACH STATEMENT EXECUTE FUNCTION " + statementFunction.quoted() + "()",
+        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_ins"),
+        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_upd"),
+        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_del"),
+        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_notify"));
+  }
+
+  /** The names of the four triggers, as pg_trigger holds them. */
+  public List<String> triggerNames() {
+    String t = names.source().name();
+    return List.of(t + "_changes_ins", t + "_changes_upd", t + "_changes_del", t + "_changes_notify");
+  }
+
+  /** What the job's role needs on the log once its owner installed it ({@code user}: the role). */
+  public List<String> grants(String user) {
+    String role = SqlIdentifier.column(user, "--username").quoted();
+    return List.of("GRANT SELECT, DELETE ON " + log.quoted() + " TO " + role,
+        "GRANT SELECT, INSERT, UPDATE ON " + state.quoted() + " TO " + role);
+  }
+
+  private static String quoted(String triggerName) {
+    return SqlIdentifier.column(triggerName, "a trigger's name (from --sourceTable)").quoted();
+  }
+
+  /** The ids of changed rows (upserts) queued up to {@code maxSeq}: what a drain may find pending. */
+  public String upsertedIds(long maxSeq) {
+    return "SELECT l.id FROM " + log.quoted() + " l WHERE l.op = 'upsert' AND l.seq <= " + maxSeq;
+  }
+
+  /** The ids of deleted rows queued up to {@code maxSeq}: what a drain prunes. */
+  public String deletedIds(long maxSeq) {
+    return "SELECT l.id FROM " + log.quoted() + " l WHERE l.op = 'delete' AND l.seq <= " + maxSeq;
+  }
+
+  /** The newest sequence number in the log (0: empty), and whether a TRUNCATE is queued up to it. */
+  public String headQuery() {
+    return "SELECT coalesce(max(seq), 0), bool_or(op = 'truncate') FROM " + log.quoted();
+  }
+
+  /** Entries queued and the oldest one's age in seconds (0 when empty): the log's depth. */
+  public String depthQuery() {
+    return "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(queued_at)), 0) FROM "
+        + log.quoted();
+  }
+
+  /**
+   * Removes what a drain settled: entries up to {@code maxSeq} whose id is no longer pending ({@code pending}: the
+   * drain's own pending query, restricted to the log), and the deletes and TRUNCATE it pruned. An entry a newer
+   * change replaced has a higher number and stays.
+   */
+  public String settleStatement(long maxSeq, String pending) {
+    return "DELETE FROM " + log.quoted() + " l WHERE l.seq <= " + maxSeq + " AND (l.op <> 'upsert' OR NOT EXISTS"
+        + " (SELECT 1 FROM (" + pending + ") p WHERE p.id = l.id))";
+  }
+
+  /** The model whose full scan this log continues for the target (one parameter: the target's name). */
+  public String scannedModelQuery() {
+    return "SELECT model FROM " + state.quoted() + " WHERE target_table = ?";
+  }
+
+  /** Records that a full scan by the model (second parameter) completed for the target (first parameter). */
+  public String recordScanStatement() {
+    return "INSERT INTO " + state.quoted() + " (target_table, model) VALUES (?, ?) ON CONFLICT (target_table) DO"
+        + " UPDATE SET model = EXCLUDED.model, scanned_at = now()";
+  }
+}
