@@ -129,7 +129,9 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
           ps.executeUpdate();
         }
       }
-      LOG.info("--changeCapture=trigger: {} log entries settled (up to {})", removed, maxSeq);
+      if (removed > 0) {
+        LOG.debug("--changeCapture=trigger: {} log entries settled (up to {})", removed, maxSeq);
+      }
     }
   }
 }

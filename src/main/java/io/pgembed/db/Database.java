@@ -168,6 +168,18 @@ public record Database(String jdbcUrl, String username, String passwordFile, int
   }
 
   /**
+   * A connection of its own, outside the pool: for one that stays open and idle, such as a {@code LISTEN}. The
+   * caller closes it.
+   */
+  public Connection connectUnpooled() throws SQLException {
+    try {
+      return DATA_SOURCES.computeIfAbsent(this, Database::pooled).unpooled().getConnection();
+    } catch (SQLException e) {
+      throw DatabaseUnavailableException.of(e, where(), effectiveUser()).map(SQLException.class::cast).orElse(e);
+    }
+  }
+
+  /**
    * Opens and closes one connection outside the pool, so that a server that is down or refuses the login fails in
    * a second (the pool would keep trying for {@link #connectionTimeoutMs()}): what a run does first.
    */

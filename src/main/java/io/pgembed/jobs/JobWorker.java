@@ -12,7 +12,6 @@ import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.WorkerOptions;
 import io.pgembed.pipeline.EmbeddingPipeline;
-import io.pgembed.pipeline.Preflight;
 import io.pgembed.pipeline.RunReport;
 import io.pgembed.pipeline.RunStatus;
 import java.lang.management.ManagementFactory;
@@ -192,10 +191,8 @@ public final class JobWorker implements AutoCloseable {
       args.addAll(FlinkSettings.runnerArgs(options, args));
       EmbeddingPipelineOptions o =
           OptionSources.parse(args.toArray(new String[0]), env, EmbeddingPipelineOptions.class);
-      RunReport report;
-      try (Preflight.Checked checked = Preflight.check(o, models.apply(EmbeddingPipeline.modelSpec(o)))) {
-        report = EmbeddingPipeline.run(checked, o, () -> lost.contains(job.id()));
-      }
+      RunReport report =
+          EmbeddingPipeline.run(o, models.apply(EmbeddingPipeline.modelSpec(o)), () -> lost.contains(job.id()));
       if (report.status().queueOutcome() == RunStatus.QueueOutcome.NOT_OURS) {
         stats.jobsStopped.incrementAndGet();
         LOG.warn("Job {} was cancelled (or reclaimed) while running: stopped its pipeline", job.id());

@@ -1,6 +1,8 @@
 package io.pgembed.pipeline;
 
 import io.pgembed.db.Layout;
+import io.pgembed.capture.DrainOnNotify;
+import io.pgembed.capture.LogDrain;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.KeyRange;
@@ -53,6 +55,8 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     KeyRange keyRange = KeyRange.ALL;
     long readAtMicros;
     int writeBatchSize = 500;
+    LogDrain changeLog;
+    boolean pruneLogged;
   }
 
   private final Settings s;
@@ -137,6 +141,17 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     return with(c -> c.pruneInterval = pruneInterval);
   }
 
+  /**
+   * With polling, reads the rows the change log of {@code drain} names instead of scanning the source, when its
+   * channel is notified (or every poll interval), and prunes its deletes when {@code prune}.
+   */
+  public EmbedPendingRows withChangeLog(LogDrain drain, boolean prune) {
+    return with(c -> {
+      c.changeLog = drain;
+      c.pruneLogged = prune;
+    });
+  }
+
   /** Reads only the pending rows with ids in {@code range}: one wave of a run (see {@code RunController}). */
   public EmbedPendingRows withKeyRange(KeyRange range) {
     if (range == null) {
@@ -172,9 +187,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     EmbeddingTables tables = s.tables;
     PCollection<KV<RowKey, String>> rows =
         s.pollInterval != null
-            ? input.apply("Poll pending rows", new ContinuousSource(
-                s.database, tables.firstPendingQuery(s.fingerprint, s.maxRowsPerPoll), s.pollInterval, inFlight())
-                .withPruning(s.pruneInterval, new Pruning(tables, s.layout.idCastType())))
+            ? input.apply("Poll pending rows", polling())
             : input.apply("Read pending rows", ArtifactSource
                 .query(s.database, tables.pendingQuery(s.fingerprint, s.keyRange, s.layout.idCastType(), s.readAtMicros))
                 .withPartitions(s.partitions, s.layout.numericId() ? s.minId : null,
@@ -187,6 +200,28 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
         s.database, tables.failureStatement(), s.fingerprint, tables.maxAttempts(), s.writeBatchSize));
     return result;
   }
+
+  /**
+   * Continuous mode's source: every poll interval, the pending rows of the whole source; or, with a change log,
+   * every {@link #LOG_TICK} a look whether the log was notified (or a poll interval passed), then the pending rows
+   * the log names.
+   */
+  private ContinuousSource polling() {
+    if (s.changeLog == null) {
+      return new ContinuousSource(
+          s.database, s.tables.firstPendingQuery(s.fingerprint, s.maxRowsPerPoll), s.pollInterval, inFlight())
+          .withPruning(s.pruneInterval, new Pruning(s.tables, s.layout.idCastType()));
+    }
+    LogDrain d = s.changeLog;
+    EmbeddingTables logged = d.tables().onlyIds(d.log().upsertedIds(Long.MAX_VALUE));
+    return new ContinuousSource(s.database, logged.firstPendingQuery(s.fingerprint, s.maxRowsPerPoll), LOG_TICK,
+        inFlight())
+        .withTickFilter(new DrainOnNotify(s.database, d.log(), d.tables(), s.layout.idCastType(), s.fingerprint,
+            s.pollInterval.getMillis(), s.pruneLogged));
+  }
+
+  /** How often continuous mode looks whether a change log was notified. */
+  private static final Duration LOG_TICK = Duration.millis(100);
 
   /** How long a row read by one poll counts as in flight: 20 poll intervals, at least 5 minutes. */
   private Duration inFlight() {

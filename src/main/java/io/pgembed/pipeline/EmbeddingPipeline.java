@@ -1,5 +1,6 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.capture.ChangeCapture;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.model.ModelSpec;
@@ -34,8 +35,29 @@ public final class EmbeddingPipeline {
   /** As {@link #run(EmbeddingPipelineOptions)}; cancelled when {@code stopRequested} turns true. */
   public static RunReport run(EmbeddingPipelineOptions o, BooleanSupplier stopRequested)
       throws SQLException, IOException {
+    return run(o, modelSpec(o), stopRequested);
+  }
+
+  /**
+   * As above, with {@code spec}'s model. A continuous run with {@code --changeCapture=trigger} first drains the
+   * change log in a batch run (the model's one full scan, when it has not made it yet), then goes on from the log.
+   */
+  public static RunReport run(EmbeddingPipelineOptions o, ModelSpec spec, BooleanSupplier stopRequested)
+      throws SQLException, IOException {
+    if (o.getContinuous() && o.getChangeCapture() == ChangeCapture.TRIGGER) {
+      o.setContinuous(false);
+      RunReport drained;
+      try (Preflight.Checked checked = Preflight.check(o, spec)) {
+        drained = run(checked, o, stopRequested);
+      } finally {
+        o.setContinuous(true);
+      }
+      if (drained.status() != RunStatus.COMPLETE) {
+        return drained;
+      }
+    }
     // 0. Check the options, the model and the tables; count what is pending.
-    try (Preflight.Checked checked = Preflight.check(o, modelSpec(o))) {
+    try (Preflight.Checked checked = Preflight.check(o, spec)) {
       return run(checked, o, stopRequested);
     }
   }
@@ -83,10 +105,13 @@ public final class EmbeddingPipeline {
             .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
             .withWriteBatchSize(o.getWriteBatchSize())
             .withDocuments(checked.documents());
-    return o.getContinuous()
-        ? job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows())
-            .withPruning(o.getPruneDeleted() ? RunOptions.pruneInterval(o) : null)
-        : job;
+    if (!o.getContinuous()) {
+      return job;
+    }
+    job = job.withPolling(RunOptions.pollInterval(o), o.getMaxInFlightRows());
+    return checked.drain() != null
+        ? job.withChangeLog(checked.drain(), o.getPruneDeleted())
+        : job.withPruning(o.getPruneDeleted() ? RunOptions.pruneInterval(o) : null);
   }
 
   private static int readPartitions(EmbeddingPipelineOptions o) {

@@ -170,10 +170,6 @@ public final class Preflight {
       throw new IllegalArgumentException(
           "--chunkTokens must be >= 0 (0: the model's maximum length), but was " + o.getChunkTokens());
     }
-    if (o.getContinuous() && o.getChangeCapture() == ChangeCapture.TRIGGER) {
-      throw new IllegalArgumentException("--changeCapture=trigger with --continuous is not there yet: run batch runs"
-          + " with --changeCapture=trigger (each reads only the change log), or --continuous with scan");
-    }
     if (o.getContinuous()) {
       RunOptions.pollInterval(o); // a bad duration is named before anything runs
       RunOptions.pruneInterval(o);

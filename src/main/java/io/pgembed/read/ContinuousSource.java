@@ -43,14 +43,15 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
   private final Duration inFlightExpiry;
   private final Duration pruneInterval;
   private final Pruning pruning;
+  private final DoFn<Instant, Instant> tickFilter;
 
   /** Reads {@code query} (columns id, text, sha, read_at) every {@code pollInterval}. */
   public ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry) {
-    this(database, query, pollInterval, inFlightExpiry, null, null);
+    this(database, query, pollInterval, inFlightExpiry, null, null, null);
   }
 
   private ContinuousSource(Database database, String query, Duration pollInterval, Duration inFlightExpiry,
-      Duration pruneInterval, Pruning pruning) {
+      Duration pruneInterval, Pruning pruning, DoFn<Instant, Instant> tickFilter) {
     if (pollInterval.getMillis() < 100) {
       throw new IllegalArgumentException("pollInterval must be >= 100 ms, but was " + pollInterval.getMillis() + " ms");
     }
@@ -60,6 +61,7 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     this.inFlightExpiry = inFlightExpiry;
     this.pruneInterval = pruneInterval;
     this.pruning = pruning;
+    this.tickFilter = tickFilter;
   }
 
   /**
@@ -67,7 +69,15 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
    * every {@code interval}; null: never.
    */
   public ContinuousSource withPruning(Duration interval, Pruning pruning) {
-    return new ContinuousSource(database, query, pollInterval, inFlightExpiry, interval, pruning);
+    return new ContinuousSource(database, query, pollInterval, inFlightExpiry, interval, pruning, tickFilter);
+  }
+
+  /**
+   * Passes only the ticks {@code filter} lets through to the read (and lets it act first): a change log's drain,
+   * which reads when notified of changes.
+   */
+  public ContinuousSource withTickFilter(DoFn<Instant, Instant> filter) {
+    return new ContinuousSource(database, query, pollInterval, inFlightExpiry, pruneInterval, pruning, filter);
   }
 
   @Override
@@ -75,6 +85,9 @@ public final class ContinuousSource extends PTransform<PBegin, PCollection<KV<Ro
     PCollection<Instant> polls = input
         .apply("Poll", PeriodicImpulse.create().withInterval(pollInterval))
         .apply("Count polls", ParDo.of(new CountPollsFn()));
+    if (tickFilter != null) {
+      polls = polls.apply("Wait for changes", ParDo.of(tickFilter));
+    }
     if (pruneInterval != null && pruning != null) {
       polls = polls.apply("Prune deleted rows", ParDo.of(new PruneFn(database, pruneInterval, pruning)));
     }

@@ -1,0 +1,86 @@
+package io.pgembed.capture;
+
+import io.pgembed.db.Database;
+import io.pgembed.db.EmbeddingTables;
+import io.pgembed.db.Pruning;
+import io.pgembed.metrics.EmbeddingMetrics;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.joda.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous mode's ticks with {@code --changeCapture=trigger}: of frequent ticks it passes one on when the log's
+ * channel was notified since the last ({@link ChangeListener}), or when {@code fallbackMillis} (--pollInterval) have
+ * passed; a passed tick reads the rows the log names. Before passing it, it prunes the log's deletes (the whole
+ * target after a TRUNCATE) and removes the entries of the tick before whose rows are no longer pending: their
+ * vectors are written. A failure is logged and tried again at the next tick; it never stops the embedding.
+ *
+ * <pre>{@code
+ * ticks.apply("Wait for changes", ParDo.of(new DrainOnNotify(database, log, tables, "bigint", fp, 5000, true)));
+ * }</pre>
+ */
+public final class DrainOnNotify extends DoFn<Instant, Instant> {
+  private static final Logger LOG = LoggerFactory.getLogger(DrainOnNotify.class);
+  private final Database database;
+  private final ChangeLog log;
+  private final EmbeddingTables tables;
+  private final String idCastType;
+  private final String fingerprint;
+  private final long fallbackMillis;
+  private final boolean prune;
+  private transient ChangeListener listener;
+  private transient long lastPassed;
+  private transient long previousHead;
+
+  public DrainOnNotify(Database database, ChangeLog log, EmbeddingTables tables, String idCastType, String fingerprint,
+      long fallbackMillis, boolean prune) {
+    this.database = database;
+    this.log = log;
+    this.tables = tables;
+    this.idCastType = idCastType;
+    this.fingerprint = fingerprint;
+    this.fallbackMillis = fallbackMillis;
+    this.prune = prune;
+  }
+
+  @Setup
+  public void setup() {
+    listener = ChangeListener.of(database, log.channel());
+  }
+
+  @ProcessElement
+  public void process(@Element Instant tick, OutputReceiver<Instant> out) {
+    long now = System.currentTimeMillis();
+    if (!listener.takeNotified() && now - lastPassed < fallbackMillis) {
+      return;
+    }
+    lastPassed = now;
+    try {
+      long head;
+      boolean truncated;
+      try (Connection c = database.connect();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(log.headQuery())) {
+        rs.next();
+        head = rs.getLong(1);
+        truncated = rs.getBoolean(2);
+      }
+      if (prune && head > previousHead) {
+        long vectors = new Pruning(tables, idCastType, truncated ? null : log.deletedIds(head)).pruneDeleted(database)[0];
+        EmbeddingMetrics.ROWS_PRUNED.inc(vectors);
+      }
+      if (previousHead > 0) {
+        new LogDrain(log, tables, previousHead, false, false).settle(database, fingerprint, false);
+      }
+      previousHead = head;
+    } catch (SQLException e) {
+      LOG.warn("Draining the change log {} failed; it is tried again at the next tick: {}", log.log(), e.getMessage());
+    }
+    out.output(tick);
+  }
+}
