@@ -138,6 +138,9 @@ public record ChangeLog(TableNames names, SqlIdentifier log, SqlIdentifier state
         + " (SELECT 1 FROM (" + pending + ") p WHERE p.id = l.id))";
   }
 
+  /** How far behind the log is: entries queued, and the oldest one's age in seconds (0 when empty). */
+  public record Depth(long entries, double oldestSeconds) implements Serializable {}
+
   /** The model whose full scan this log continues for the target (one parameter: the target's name). */
   public String scannedModelQuery() {
     return "SELECT model FROM " + state.quoted() + " WHERE target_table = ?";

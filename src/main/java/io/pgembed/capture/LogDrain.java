@@ -101,6 +101,16 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
     return new LogDrain(log, tables, head, priming, truncated);
   }
 
+  /** The log's depth now. */
+  public ChangeLog.Depth depth(Database database) throws SQLException {
+    try (Connection c = database.connect();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(log.depthQuery())) {
+      rs.next();
+      return new ChangeLog.Depth(rs.getLong(1), rs.getDouble(2));
+    }
+  }
+
   /** The tables a run reads: every row while priming, else only the rows the log names. */
   public EmbeddingTables restrict(EmbeddingTables all) {
     return priming ? all : all.onlyIds(log.upsertedIds(maxSeq));

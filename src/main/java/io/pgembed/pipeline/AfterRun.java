@@ -1,5 +1,6 @@
 package io.pgembed.pipeline;
 
+import io.pgembed.capture.ChangeLog;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Pruning;
 import java.sql.Connection;
@@ -26,18 +27,20 @@ final class AfterRun {
   private AfterRun() {}
 
   /** The run's final status and error (an index build can fail it), rows still pending (-1: unknown), the index. */
-  record Outcome(RunStatus status, String error, long stillPending, IndexBuild index) {}
+  record Outcome(RunStatus status, String error, long stillPending, IndexBuild index, ChangeLog.Depth changeLog) {}
 
   /** An HNSW index on the target: its name, the seconds its build took, whether this run built it. */
   public record IndexBuild(String name, double seconds, boolean built) {}
 
   static Outcome settle(Preflight.Checked checked, RunStatus status, String error) {
     long stillPending;
+    ChangeLog.Depth depth = null;
     try {
       new Pruning(checked.tables(), checked.layout().idCastType()).clearCompletedFailures(checked.database());
       stillPending = countPending(checked);
       if (checked.drain() != null) {
         checked.drain().settle(checked.database(), checked.fingerprint(), status == RunStatus.COMPLETE);
+        depth = checked.drain().depth(checked.database());
       }
     } catch (SQLException e) {
       LOG.warn("Could not count the rows still pending: {}", e.getMessage());
@@ -49,10 +52,11 @@ final class AfterRun {
         index = buildHnswIndex(checked);
       } catch (SQLException e) {
         LOG.error("--hnswIndex: the index build failed: {}", e.getMessage());
-        return new Outcome(RunStatus.FAILED, "the HNSW index build failed: " + e.getMessage(), stillPending, null);
+        return new Outcome(RunStatus.FAILED, "the HNSW index build failed: " + e.getMessage(), stillPending, null,
+            depth);
       }
     }
-    return new Outcome(status, error, stillPending, index);
+    return new Outcome(status, error, stillPending, index, depth);
   }
 
   /** Rows pending now (a second look, after a run). */

@@ -115,6 +115,7 @@ public final class Preflight {
       long pending;
       Long min = null;
       Long max = null;
+      long countStart = System.nanoTime();
       try (Connection ro = database.connectReadOnly();
           Statement s = ro.createStatement();
           ResultSet rs = s.executeQuery(
@@ -127,6 +128,7 @@ public final class Preflight {
         }
       }
       LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
+      warnIfPollsScan(o, (System.nanoTime() - countStart) / 1_000_000);
       return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, documents,
           o.getHnswIndex() && !o.getContinuous(), drain);
     } catch (SQLException | RuntimeException e) {
@@ -135,6 +137,20 @@ public final class Preflight {
         throw Catalog.badSourceQuery(sql).map(RuntimeException.class::cast).orElseThrow(() -> sql);
       }
       throw e;
+    }
+  }
+
+  /**
+   * In continuous scan mode each poll reads the whole source, as the pending count just did: when that took more
+   * than a quarter of --pollInterval, says so once, with the time, and names --changeCapture=trigger.
+   */
+  private static void warnIfPollsScan(EmbeddingPipelineOptions o, long countMillis) {
+    if (o.getContinuous() && o.getChangeCapture() == ChangeCapture.SCAN
+        && countMillis * 4 > RunOptions.pollInterval(o).getMillis()) {
+      LOG.warn("Each poll of --continuous scans the whole source: finding the pending rows took {} ms, more than a"
+          + " quarter of --pollInterval={}, and costs the database that at every poll, changed rows or not."
+          + " --changeCapture=trigger reads a change log that triggers keep, at the cost of the changes",
+          countMillis, o.getPollInterval());
     }
   }
 

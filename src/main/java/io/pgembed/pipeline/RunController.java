@@ -217,7 +217,7 @@ public final class RunController {
     AfterRun.Outcome after = AfterRun.settle(checked, status, error);
     RunReport report = RunReport.of(
         after.status(), checked.fingerprint(), wall, checked.pending(), checked.pruned(), metrics, after.stillPending(),
-        waves, largestWave, after.error(), after.index());
+        waves, largestWave, after.error(), after.index(), after.changeLog());
     System.out.print(report.format());
     if (o.getReportFile() != null) {
       report.writeJson(Path.of(o.getReportFile()));

@@ -2,6 +2,7 @@ package io.pgembed.pipeline;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.pgembed.capture.ChangeLog;
 import io.pgembed.metrics.EmbeddingMetrics;
 import io.pgembed.metrics.EmbeddingMetrics.WorkerJvm;
 import io.pgembed.metrics.JvmMemory;
@@ -29,14 +30,15 @@ public record RunReport(
     int waves,
     long largestWaveRows,
     String error,
-    AfterRun.IndexBuild index) {
+    AfterRun.IndexBuild index,
+    ChangeLog.Depth changeLog) {
 
   static RunReport of(
       RunStatus status, String model, double wallSeconds, long pendingAtStart, long prunedAtStart,
       EmbeddingMetrics.Snapshot metrics, long stillPending, int waves, long largestWaveRows, String error,
-      AfterRun.IndexBuild index) {
+      AfterRun.IndexBuild index, ChangeLog.Depth changeLog) {
     return new RunReport(status, model, wallSeconds, pendingAtStart, prunedAtStart, metrics, JvmMemory.peakHeap(),
-        JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error, index);
+        JvmMemory.peakRss(), stillPending, waves, largestWaveRows, error, index, changeLog);
   }
 
   /** Vectors not written because a component was NaN or infinite, or the vector was all zeros. */
@@ -180,6 +182,10 @@ public record RunReport(
       sb.append(String.format("rejected         %d vectors with NaN, infinite or all-zero components (recorded as"
           + " failures, not written)%n", rejectedVectors()));
     }
+    if (changeLog != null) {
+      sb.append(String.format("change log       %d entries queued, the oldest %.1f s old%n", changeLog.entries(),
+          changeLog.oldestSeconds()));
+    }
     if (index != null) {
       sb.append(index.built()
           ? String.format("index            built %s (HNSW, cosine) in %.1f s%n", index.name(), index.seconds())
@@ -234,6 +240,8 @@ public record RunReport(
     m.put("token_coverage", tokenCoverage());
     m.put("hnsw_index", index == null ? null : index.name());
     m.put("index_build_seconds", index == null || !index.built() ? null : index.seconds());
+    m.put("change_log_entries", changeLog == null ? null : changeLog.entries());
+    m.put("change_log_oldest_seconds", changeLog == null ? null : changeLog.oldestSeconds());
     m.put("peak_heap_bytes", peakHeapBytes);
     m.put("peak_rss_bytes", peakRssBytes);
     Map<String, Object> jvms = new LinkedHashMap<>();

@@ -79,6 +79,7 @@ public class ChangeCaptureTest {
     assertEquals("a row whose other column changed is not written again", untouched,
         firstValue(db, "SELECT embedded_at::text FROM docs_embeddings WHERE artifact_id = 4"));
     assertEquals(0, logEntries(db));
+    assertEquals("the report says the log is drained", 0L, second.toMap().get("change_log_entries"));
 
     // An id changed by UPDATE: the old id's vector goes, the new one's comes.
     execute(db, "UPDATE docs SET id = 100 WHERE id = 6");
@@ -168,5 +169,31 @@ public class ChangeCaptureTest {
     assertEquals(610 - written, r.get("rows_read").asLong());
     assertEquals(610, count(db, "SELECT count(*) FROM docs_embeddings"));
     assertEquals("every entry settled", 0, count(db, "SELECT count(*) FROM docs_changes"));
+  }
+
+  @Test
+  public void chunkedDocumentsAreKeptInStepFromTheLog() throws Exception {
+    String db = TestDatabase.newDatabase("capturechunks");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text);"
+        + " INSERT INTO docs VALUES (1, repeat('The first document talks about vectors. ', 120)),"
+        + " (2, repeat('The second one is about PostgreSQL triggers. ', 120))");
+    String[] args = {"run", "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=docs", "--chunking=tokens",
+        "--changeCapture=trigger"};
+    String[] first = PipelineTestSupport.launch(args);
+    assertEquals(first[2], "0", first[0]);
+    long chunksOf2 = count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 2");
+    String twoBefore = firstValue(db, "SELECT max(embedded_at)::text FROM docs_chunks WHERE artifact_id = 2");
+    execute(db, "UPDATE docs SET content = 'Now a short text.' WHERE id = 1");
+    String[] second = PipelineTestSupport.launch(args);
+    assertEquals(second[2], "0", second[0]);
+    assertThat(second[1], containsString("1 pending at start, 1 read"));
+    assertEquals("the shrunk document is one chunk of its new text", "1 Now a short text.",
+        firstValue(db, "SELECT count(*) || ' ' || min(substr(d.content, c.chunk_start + 1, c.chunk_end - c.chunk_start))"
+            + " FROM docs_chunks c JOIN docs d ON d.id = c.artifact_id WHERE c.artifact_id = 1"
+            + " AND c.content_sha256 = sha256(convert_to(d.content, 'UTF8'))"));
+    assertEquals(1, count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 1"));
+    assertEquals("the other document untouched", chunksOf2, count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 2"));
+    assertEquals(twoBefore, firstValue(db, "SELECT max(embedded_at)::text FROM docs_chunks WHERE artifact_id = 2"));
+    assertEquals(0, count(db, "SELECT count(*) FROM docs_changes"));
   }
 }
