@@ -10,10 +10,10 @@ import java.util.List;
  * A source table's change log, {@code <source>_changes}, kept by the database: one row per changed id (duplicates
  * collapse into it), with a sequence number that a newer change of the same id replaces, the operation
  * ({@code upsert}: inserted, or its text or id changed; {@code delete}: deleted, or its id changed away) and when it
- * was queued; a {@code TRUNCATE} leaves one row with no id. Row triggers fill it ({@code AFTER INSERT},
- * {@code AFTER UPDATE OF} the id and text columns only when one of them really changed, {@code AFTER DELETE}), a
- * statement trigger records a {@code TRUNCATE}, and each statement sends one {@code NOTIFY} on the channel named
- * after the log. Every trigger is {@code ENABLE ALWAYS}, so it fires on a logical-replication subscriber too.
+ * was queued; a {@code TRUNCATE} leaves one row with no id. Statement triggers over transition tables fill it
+ * ({@code AFTER INSERT}; {@code AFTER UPDATE}, logging only rows whose id or text really changed; {@code AFTER
+ * DELETE}; {@code AFTER TRUNCATE}), and each statement that logged something sends one {@code NOTIFY} on the
+ * channel named after the log. Every trigger is {@code ENABLE ALWAYS}, so it fires on a logical-replication subscriber too.
  * {@code <source>_changes_state} remembers, per target, the model whose full scan the log now continues.
  *
  * <pre>{@code
@@ -43,16 +43,21 @@ public record ChangeLog(TableNames names, SqlIdentifier log, SqlIdentifier state
     return log.name();
   }
 
-  /** The statements that install the log and its triggers ({@code idCastType}: the source id's SQL type). */
+  /**
+   * The statements that install the log and its triggers ({@code layout}: the source id's type). The triggers are
+   * per statement, over its transition tables: one INSERT into the log per statement, however many rows it
+   * touched; an UPDATE logs only the rows whose id or text changed (another column's update logs nothing); each
+   * statement that logged something sends one NOTIFY.
+   */
   public List<String> ddl(Layout layout) {
     String id = names.idColumn().quoted();
     String text = names.textColumn().quoted();
     String src = names.source().quoted();
-    String upsertLog = "INSERT INTO " + log.quoted() + " (id, op) VALUES (%s, '%s') ON CONFLICT (id) WHERE id IS NOT"
-        + " NULL DO UPDATE SET seq = nextval('" + sequence.quoted() + "'), op = EXCLUDED.op, queued_at ="
-        + " clock_timestamp();";
-    String trigger = names.source().name();
-    return List.of(
+    String onConflict = " ON CONFLICT (id) WHERE id IS NOT NULL DO UPDATE SET seq = nextval('" + sequence.quoted()
+        + "'), op = EXCLUDED.op, queued_at = clock_timestamp(); GET DIAGNOSTICS n = ROW_COUNT; logged := logged + n;";
+    String insert = "INSERT INTO " + log.quoted() + " (id, op) ";
+    String t = names.source().name();
+    List<String> out = new java.util.ArrayList<>(List.of(
         "CREATE SEQUENCE IF NOT EXISTS " + sequence.quoted(),
         "CREATE TABLE IF NOT EXISTS " + log.quoted() + " (seq bigint PRIMARY KEY DEFAULT nextval('"
             + sequence.quoted() + "'), id " + layout.idCastType() + ", op text NOT NULL CHECK (op IN ('upsert',"
@@ -63,37 +68,37 @@ public record ChangeLog(TableNames names, SqlIdentifier log, SqlIdentifier state
             + " scanned_at timestamptz NOT NULL DEFAULT now())",
         // SECURITY DEFINER: whoever writes to the source needs no privilege on the log.
         "CREATE OR REPLACE FUNCTION " + rowFunction.quoted() + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-            + " SET search_path FROM CURRENT AS $$ BEGIN"
-            + " IF TG_OP IN ('UPDATE', 'DELETE') AND (TG_OP = 'DELETE' OR OLD." + id + " IS DISTINCT FROM NEW."
-            + id + ") THEN " + String.format(upsertLog, "OLD." + id, "delete") + " END IF;"
-            + " IF TG_OP IN ('INSERT', 'UPDATE') THEN " + String.format(upsertLog, "NEW." + id, "upsert")
-            + " END IF; RETURN NULL; END $$",
+            + " SET search_path FROM CURRENT AS $$ DECLARE n bigint; logged bigint := 0; BEGIN"
+            + " IF TG_OP = 'INSERT' THEN " + insert + "SELECT DISTINCT " + id + ", 'upsert' FROM new_rows" + onConflict
+            + " ELSIF TG_OP = 'UPDATE' THEN"
+            + " " + insert + "SELECT DISTINCT o." + id + ", 'delete' FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows"
+            + " w WHERE w." + id + " = o." + id + ")" + onConflict
+            + " " + insert + "SELECT DISTINCT w." + id + ", 'upsert' FROM new_rows w LEFT JOIN old_rows o ON o." + id
+            + " = w." + id + " WHERE o." + id + " IS NULL OR o." + text + " IS DISTINCT FROM w." + text + onConflict
+            + " ELSIF TG_OP = 'DELETE' THEN " + insert + "SELECT DISTINCT " + id + ", 'delete' FROM old_rows" + onConflict
+            + " END IF; IF logged > 0 THEN PERFORM pg_notify('" + channel() + "', ''); END IF; RETURN NULL; END $$",
         "CREATE OR REPLACE FUNCTION " + statementFunction.quoted() + "() RETURNS trigger LANGUAGE plpgsql SECURITY"
-            + " DEFINER SET search_path FROM CURRENT AS $$ BEGIN IF TG_OP = 'TRUNCATE' THEN INSERT INTO " + log.quoted() + " (id, op) VALUES (NULL,"
-            + " 'truncate'); END IF; PERFORM pg_notify('" + channel() + "', ''); RETURN NULL; END $$",
-        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_ins") + " ON " + src,
-        "CREATE TRIGGER " + quoted(trigger + "_changes_ins") + " AFTER INSERT ON " + src
-            + " FOR EACH ROW EXECUTE FUNCTION " + rowFunction.quoted() + "()",
-        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_upd") + " ON " + src,
-        "CREATE TRIGGER " + quoted(trigger + "_changes_upd") + " AFTER UPDATE OF " + id + ", " + text
-            + " ON " + src + " FOR EACH ROW WHEN (OLD." + text + " IS DISTINCT FROM NEW." + text + " OR OLD." + id
-            + " IS DISTINCT FROM NEW." + id + ") EXECUTE FUNCTION " + rowFunction.quoted() + "()",
-        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_del") + " ON " + src,
-        "CREATE TRIGGER " + quoted(trigger + "_changes_del") + " AFTER DELETE ON " + src
-            + " FOR EACH ROW EXECUTE FUNCTION " + rowFunction.quoted() + "()",
-        "DROP TRIGGER IF EXISTS " + quoted(trigger + "_changes_notify") + " ON " + src,
-        "CREATE TRIGGER " + quoted(trigger + "_changes_notify") + " AFTER INSERT OR UPDATE OR DELETE OR"
-            + " TRUNCATE ON " + src + " FOR EACH STATEMENT EXECUTE FUNCTION " + statementFunction.quoted() + "()",
-        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_ins"),
-        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_upd"),
-        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_del"),
-        "ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(trigger + "_changes_notify"));
+            + " DEFINER SET search_path FROM CURRENT AS $$ BEGIN " + insert + "VALUES (NULL, 'truncate');"
+            + " PERFORM pg_notify('" + channel() + "', ''); RETURN NULL; END $$"));
+    String[][] triggers = {
+      {"_changes_ins", "AFTER INSERT ON " + src + " REFERENCING NEW TABLE AS new_rows", rowFunction.quoted()},
+      {"_changes_upd", "AFTER UPDATE ON " + src + " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+          rowFunction.quoted()},
+      {"_changes_del", "AFTER DELETE ON " + src + " REFERENCING OLD TABLE AS old_rows", rowFunction.quoted()},
+      {"_changes_truncate", "AFTER TRUNCATE ON " + src, statementFunction.quoted()}};
+    for (String[] tr : triggers) {
+      out.add("DROP TRIGGER IF EXISTS " + quoted(t + tr[0]) + " ON " + src);
+      out.add("CREATE TRIGGER " + quoted(t + tr[0]) + " " + tr[1] + " FOR EACH STATEMENT EXECUTE FUNCTION " + tr[2]
+          + "()");
+      out.add("ALTER TABLE " + src + " ENABLE ALWAYS TRIGGER " + quoted(t + tr[0]));
+    }
+    return List.copyOf(out);
   }
 
   /** The names of the four triggers, as pg_trigger holds them. */
   public List<String> triggerNames() {
     String t = names.source().name();
-    return List.of(t + "_changes_ins", t + "_changes_upd", t + "_changes_del", t + "_changes_notify");
+    return List.of(t + "_changes_ins", t + "_changes_upd", t + "_changes_del", t + "_changes_truncate");
   }
 
   /** What the job's role needs on the log once its owner installed it ({@code user}: the role). */

@@ -1,0 +1,187 @@
+package io.pgembed.bench;
+
+import io.pgembed.PipelineTestSupport;
+import io.pgembed.capture.ChangeLog;
+import io.pgembed.db.Database;
+import io.pgembed.db.IdType;
+import io.pgembed.db.Layout;
+import io.pgembed.db.PgVectorServer;
+import io.pgembed.db.TableNames;
+import io.pgembed.db.VectorType;
+import io.pgembed.model.ModelLoader;
+import io.pgembed.model.ModelSpec;
+import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.pipeline.EmbeddingPipeline;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Continuous mode's freshness and cost, scan against trigger, on one Debian PostgreSQL (its processes' CPU read from
+ * /proc): {@code runners/bench-capture.sh [--rows=1000000] [--smallRows=10000] [--inserts=20] [--idleSeconds=20]
+ * [--writeRows=100000]}. For a table of {@code rows} short texts, all embedded (stand-in one-component vectors of the
+ * model's fingerprint: the pending query reads only the model and hash), it prints PostgreSQL's CPU while a
+ * continuous run (--pollInterval=1s, --maxBufferingMs=50) is idle, and the commit-to-vector latency (p50, p95, max)
+ * of single-row inserts committed one by one, in each mode; the trigger mode's latency again at {@code smallRows};
+ * and the triggers' cost to the user's own writes: a {@code writeRows}-row insert and update of the text column,
+ * with and without them.
+ */
+public final class ChangeCaptureBenchmark {
+  private static final ModelSpec MODEL = ModelLoader.builder().device("cpu").build();
+  /** The ids of inserted rows: negative, so they never meet the table's own. */
+  private static long nextId = -1;
+
+  public static void main(String[] args) throws Exception {
+    int rows = EncoderBenchmark.intArg(args, "rows", 1_000_000);
+    int smallRows = EncoderBenchmark.intArg(args, "smallRows", 10_000);
+    int inserts = EncoderBenchmark.intArg(args, "inserts", 20);
+    int idle = EncoderBenchmark.intArg(args, "idleSeconds", 20);
+    int writeRows = EncoderBenchmark.intArg(args, "writeRows", 100_000);
+    String fingerprint;
+    try (var m = MODEL.load()) {
+      fingerprint = m.fingerprint().toString();
+    }
+    String big = table(rows, fingerprint);
+    measure(big, rows, "scan", Math.min(inserts, 5), idle, fingerprint);
+    measure(big, rows, "trigger", inserts, idle, fingerprint);
+    String small = table(smallRows, fingerprint);
+    measure(small, smallRows, "trigger", inserts, idle, fingerprint);
+    writeCost(writeRows);
+  }
+
+  /** A database with docs of {@code rows} short texts, all embedded with stand-in vectors; returns its URL. */
+  private static String table(int rows, String fingerprint) throws Exception {
+    String url = PgVectorServer.newDatabase("capture" + rows);
+    long t0 = System.nanoTime();
+    PipelineTestSupport.execute(url, "CREATE TABLE docs (id bigint PRIMARY KEY, content text);"
+        + " INSERT INTO docs SELECT i, 'package ' || i || ' does a small useful thing' FROM generate_series(1, "
+        + rows + ") i;"
+        + " CREATE TABLE docs_embeddings (artifact_id bigint PRIMARY KEY, embedding real[] NOT NULL, model text NOT"
+        + " NULL, content_sha256 bytea, embedded_at timestamptz NOT NULL DEFAULT now());"
+        + " INSERT INTO docs_embeddings SELECT id, '{0.5}', '" + fingerprint.replace("'", "''") + "',"
+        + " sha256(convert_to(content, 'UTF8')), now() FROM docs");
+    PipelineTestSupport.execute(url, "VACUUM ANALYZE docs");
+    PipelineTestSupport.execute(url, "VACUUM ANALYZE docs_embeddings");
+    System.out.printf("%,d rows embedded (stand-in vectors) in %.0f s%n", rows, (System.nanoTime() - t0) / 1e9);
+    return url;
+  }
+
+  private static void measure(String url, int rows, String mode, int inserts, int idleSeconds, String fingerprint)
+      throws Exception {
+    EmbeddingPipelineOptions o = PipelineTestSupport.options(url, "--sourceTable=docs", "--continuous",
+        "--changeCapture=" + mode, "--pollInterval=1s", "--maxBufferingMs=50", "--pruneDeleted=false");
+    AtomicBoolean stop = new AtomicBoolean();
+    CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
+      try {
+        EmbeddingPipeline.run(o, MODEL, stop::get);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    try {
+      // Warm: the first insert embedded (in trigger mode after the first drain).
+      insertAndWait(url, nextId--, 180);
+      double cpu0 = serverCpuSeconds();
+      long t0 = System.nanoTime();
+      TimeUnit.SECONDS.sleep(idleSeconds); // the idle period being measured
+      double cores = (serverCpuSeconds() - cpu0) / ((System.nanoTime() - t0) / 1e9);
+      List<Double> latencies = new ArrayList<>();
+      for (int i = 0; i < inserts; i++) {
+        latencies.add(insertAndWait(url, nextId--, 60));
+      }
+      Collections.sort(latencies);
+      System.out.printf("%-7s %,9d rows: idle PostgreSQL %.3f cores; commit-to-vector latency of %d inserts p50 %.2f s,"
+              + " p95 %.2f s, max %.2f s%n", mode, rows, cores, inserts, latencies.get(latencies.size() / 2),
+          latencies.get((int) Math.ceil(latencies.size() * 0.95) - 1), latencies.get(latencies.size() - 1));
+    } finally {
+      stop.set(true);
+      run.get(5, TimeUnit.MINUTES);
+    }
+  }
+
+  /** Inserts row {@code id} and waits for its vector; the seconds from commit to vector (the bound if never). */
+  private static double insertAndWait(String url, long id, int boundSeconds) throws Exception {
+    PipelineTestSupport.execute(url, "INSERT INTO docs VALUES (" + id + ", 'a new package number " + id + "')");
+    long t0 = System.nanoTime();
+    long end = t0 + TimeUnit.SECONDS.toNanos(boundSeconds);
+    try (Connection c = PipelineTestSupport.connect(url);
+        PreparedStatement ps = c.prepareStatement("SELECT 1 FROM docs_embeddings WHERE artifact_id = ?")) {
+      ps.setLong(1, id);
+      while (System.nanoTime() < end) {
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            return (System.nanoTime() - t0) / 1e9;
+          }
+        }
+        TimeUnit.MILLISECONDS.sleep(10); // the granularity of the measurement
+      }
+    }
+    return boundSeconds;
+  }
+
+  /** CPU seconds (user + system) of the PostgreSQL server's processes: the postmaster and its children. */
+  private static double serverCpuSeconds() throws Exception {
+    Path log = PgVectorServer.serverLog();
+    long postmaster = Long.parseLong(Files.readAllLines(log.getParent().resolve("data/postmaster.pid")).get(0).strip());
+    double ticks = 0;
+    try (var procs = Files.list(Path.of("/proc"))) {
+      for (Path p : (Iterable<Path>) procs::iterator) {
+        String name = p.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit)) {
+          continue;
+        }
+        try {
+          String stat = Files.readString(p.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          long pid = Long.parseLong(name);
+          if (pid == postmaster || Long.parseLong(f[1]) == postmaster) {
+            ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          }
+        } catch (java.io.IOException | RuntimeException gone) {
+          // a process that ended while listed
+        }
+      }
+    }
+    return ticks / 100.0; // USER_HZ
+  }
+
+  /** The triggers' cost to a bulk insert and a bulk update of the text column, with and without them. */
+  private static void writeCost(int n) throws Exception {
+    String url = PgVectorServer.newDatabase("capturewrites");
+    double[] plain = writes(url, "plain", n, false);
+    double[] logged = writes(url, "logged", n, true);
+    System.out.printf("the triggers' cost to the user's writes (%,d rows): insert %.2f s -> %.2f s (%.2fx), update of the"
+        + " text %.2f s -> %.2f s (%.2fx)%n", n, plain[0], logged[0], logged[0] / plain[0], plain[1], logged[1],
+        logged[1] / plain[1]);
+  }
+
+  private static double[] writes(String url, String table, int n, boolean triggers) throws Exception {
+    PipelineTestSupport.execute(url, "CREATE TABLE " + table + " (id bigint PRIMARY KEY, content text)");
+    if (triggers) {
+      ChangeLog log = ChangeLog.of(TableNames.of(table, "id", "content", null, null, "embedding", "embedding_failures"));
+      try (Connection c = PipelineTestSupport.connect(url)) {
+        Database.executeAll(c, log.ddl(new Layout(IdType.BIGINT, VectorType.REAL_ARRAY, 384)));
+      }
+    }
+    double[] seconds = new double[2];
+    try (Connection c = PipelineTestSupport.connect(url);
+        Statement s = c.createStatement()) {
+      long t0 = System.nanoTime();
+      s.execute("INSERT INTO " + table + " SELECT i, 'row ' || i FROM generate_series(1, " + n + ") i");
+      seconds[0] = (System.nanoTime() - t0) / 1e9;
+      t0 = System.nanoTime();
+      s.execute("UPDATE " + table + " SET content = content || ' edited'");
+      seconds[1] = (System.nanoTime() - t0) / 1e9;
+    }
+    return seconds;
+  }
+}
