@@ -114,7 +114,7 @@ public record ChangeLog(TableNames names, SqlIdentifier log, SqlIdentifier state
 
   /** The ids of changed rows (upserts) queued up to {@code maxSeq}: what a drain may find pending. */
   public String upsertedIds(long maxSeq) {
-    return "SELECT l.id FROM " + log.quoted() + " l WHERE l.op = 'upsert' AND l.seq <= " + maxSeq;
+    return "SELECT DISTINCT l.id FROM " + log.quoted() + " l WHERE l.op = 'upsert' AND l.seq <= " + maxSeq;
   }
 
   /** The ids of deleted rows queued up to {@code maxSeq}: what a drain prunes. */

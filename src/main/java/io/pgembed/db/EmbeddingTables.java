@@ -134,14 +134,16 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
     String sha = names.sourceSha();
     String readAt = readAtMicros > 0 ? "CAST(" + readAtMicros + " AS bigint)" : READ_AT;
     return "SELECT " + id + " AS id, s." + names.textColumn().quoted() + "::text AS text, " + sha + " AS sha, "
-        + readAt + " AS read_at FROM " + names.sourceRelation() + " s" + target().pendingJoin()
+        + readAt + " AS read_at FROM "
+        // Restricted to a change log's ids, the log drives the join: the cost follows the log, not the source.
+        + (onlyIds != null ? "(" + onlyIds + ") changed(id) JOIN " + names.sourceRelation() + " s ON " + id
+            + " = changed.id" : names.sourceRelation() + " s") + target().pendingJoin()
         + " LEFT JOIN " + names.failures().quoted() + " f ON f.target_table = " + names.targetLiteral()
         + " AND f.artifact_id = " + id + "::text AND f.model = " + fp
         + " WHERE " + target().staleCondition(fp)
         + " AND (f.artifact_id IS NULL OR f.attempts < " + maxAttempts + " OR f.content_sha256 IS DISTINCT FROM " + sha
         + ")"
         + (samplePercent < 100 ? " AND " + sampleCondition(id, samplePercent) : "")
-        + (onlyIds != null ? " AND " + id + " IN (" + onlyIds + ")" : "")
         + (range.after() != null ? " AND " + id + " > CAST(" + SqlLiteral.of(range.after()) + " AS " + idCastType + ")" : "")
         + (range.upTo() != null ? " AND " + id + " <= CAST(" + SqlLiteral.of(range.upTo()) + " AS " + idCastType + ")" : "");
   }
@@ -156,11 +158,16 @@ public record EmbeddingTables(TableNames names, int maxAttempts, int samplePerce
         + (first ? "" : " WHERE p.id > CAST(? AS " + idCastType + ")") + " ORDER BY p.id LIMIT ?";
   }
 
-  /** The first {@code limit} pending rows in id order (0: all): what one poll of continuous mode reads. */
+  /**
+   * The first {@code limit} pending rows in id order (0: all): what one poll of continuous mode reads. Restricted to
+   * a change log's ids, any {@code limit} of them: an order would let the planner walk the source's key instead.
+   */
   public String firstPendingQuery(String fingerprint, int limit) {
-    return limit > 0
-        ? pendingQuery(fingerprint) + " ORDER BY s." + names.idColumn().quoted() + " LIMIT " + limit
-        : pendingQuery(fingerprint);
+    if (limit <= 0) {
+      return pendingQuery(fingerprint);
+    }
+    return pendingQuery(fingerprint) + (onlyIds != null ? "" : " ORDER BY s." + names.idColumn().quoted())
+        + " LIMIT " + limit;
   }
 
   public String countPendingQuery(String fingerprint) {
