@@ -62,6 +62,12 @@ variable "chunking" {
   default     = "none"
 }
 
+variable "change_capture" {
+  description = "--changeCapture: scan (every run or poll reads the whole source) or trigger (a change log kept by triggers on the source; installed by the job when its role owns the table, else by a DBA with capture-sql)."
+  type        = string
+  default     = "scan"
+}
+
 variable "chunk_tokens" {
   description = "--chunkTokens: with chunking = \"tokens\", tokens per chunk, special tokens included; 0: the model's maximum length."
   type        = number

@@ -21,6 +21,7 @@ locals {
     embeddingColumn          = var.embedding_column
     vectorType               = var.vector_type
     chunking                 = var.chunking
+    changeCapture            = var.change_capture
     chunkTokens              = var.chunk_tokens
     chunkOverlap             = var.chunk_overlap
     hnswIndex                = var.hnsw_index

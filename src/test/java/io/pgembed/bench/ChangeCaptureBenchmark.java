@@ -74,10 +74,10 @@ public final class ChangeCaptureBenchmark {
     PipelineTestSupport.execute(url, "VACUUM ANALYZE docs");
     PipelineTestSupport.execute(url, "VACUUM ANALYZE docs_embeddings");
     PipelineTestSupport.execute(url, "CHECKPOINT"); // the load's dirty pages written now, not while idle is measured
-    double cpu0 = serverCpuSeconds();
+    var cpu0 = serverCpu();
     long t1 = System.nanoTime();
     TimeUnit.SECONDS.sleep(10); // the server alone, as a baseline
-    System.out.printf("the server alone: %.3f cores%n", (serverCpuSeconds() - cpu0) / ((System.nanoTime() - t1) / 1e9));
+    System.out.printf("the server alone: %.3f cores%n", cores(cpu0, (System.nanoTime() - t1) / 1e9));
     System.out.printf("%,d rows embedded (stand-in vectors) in %.0f s%n", rows, (System.nanoTime() - t0) / 1e9);
     return url;
   }
@@ -103,10 +103,10 @@ public final class ChangeCaptureBenchmark {
         }
       }
       insertAndWait(url, nextId--, 180);
-      double cpu0 = serverCpuSeconds();
+      var cpu0 = serverCpu();
       long t0 = System.nanoTime();
       TimeUnit.SECONDS.sleep(idleSeconds); // the idle period being measured
-      double cores = (serverCpuSeconds() - cpu0) / ((System.nanoTime() - t0) / 1e9);
+      double cores = cores(cpu0, (System.nanoTime() - t0) / 1e9);
       if (System.getProperty("explain") != null && mode.equals("trigger")) {
         TableNames names = TableNames.of("docs", "id", "content", null, null, "embedding", "embedding_failures");
         String poll = new io.pgembed.db.EmbeddingTables(names, 3, 100)
@@ -163,11 +163,24 @@ public final class ChangeCaptureBenchmark {
     return boundSeconds;
   }
 
-  /** CPU seconds (user + system) of the PostgreSQL server's processes: the postmaster and its children. */
-  private static double serverCpuSeconds() throws Exception {
+  /**
+   * The server's CPU cores over a period that began with {@code before} ({@link #serverCpu}) {@code seconds} ago: the
+   * growth of each process alive at both ends, and all of each one started since. A process that ended in between
+   * (a pool closing an idle connection) is left out, not subtracted.
+   */
+  private static double cores(java.util.Map<Long, Long> before, double seconds) throws Exception {
+    long ticks = 0;
+    for (java.util.Map.Entry<Long, Long> e : serverCpu().entrySet()) {
+      ticks += e.getValue() - before.getOrDefault(e.getKey(), 0L);
+    }
+    return ticks / 100.0 / seconds; // USER_HZ
+  }
+
+  /** CPU ticks (user + system) of each of the PostgreSQL server's processes: the postmaster and its children. */
+  private static java.util.Map<Long, Long> serverCpu() throws Exception {
+    java.util.Map<Long, Long> out = new java.util.HashMap<>();
     Path log = PgVectorServer.serverLog();
     long postmaster = Long.parseLong(Files.readAllLines(log.getParent().resolve("data/postmaster.pid")).get(0).strip());
-    double ticks = 0;
     try (var procs = Files.list(Path.of("/proc"))) {
       for (Path p : (Iterable<Path>) procs::iterator) {
         String name = p.getFileName().toString();
@@ -179,14 +192,14 @@ public final class ChangeCaptureBenchmark {
           String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
           long pid = Long.parseLong(name);
           if (pid == postmaster || Long.parseLong(f[1]) == postmaster) {
-            ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            out.put(pid, Long.parseLong(f[11]) + Long.parseLong(f[12]));
           }
         } catch (java.io.IOException | RuntimeException gone) {
           // a process that ended while listed
         }
       }
     }
-    return ticks / 100.0; // USER_HZ
+    return out;
   }
 
   /** The triggers' cost to a bulk insert and a bulk update of the text column, with and without them. */
