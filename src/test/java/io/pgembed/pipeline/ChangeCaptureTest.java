@@ -106,28 +106,28 @@ public class ChangeCaptureTest {
     String db = TestDatabase.newDatabase("captureowner");
     execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text);"
         + " INSERT INTO docs SELECT i, 'document ' || i FROM generate_series(1, 5) i;"
-        + " CREATE ROLE embedder LOGIN; GRANT SELECT ON docs TO embedder; GRANT CREATE ON SCHEMA public TO embedder");
-    String[] refused = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=embedder", "--device=cpu",
+        + " CREATE ROLE capture_embedder LOGIN; GRANT SELECT ON docs TO capture_embedder; GRANT CREATE ON SCHEMA public TO capture_embedder");
+    String[] refused = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu",
         "--sourceTable=docs", "--changeCapture=trigger");
     assertEquals(refused[2], "2", refused[0]);
     assertThat(refused[1], containsString("error: --changeCapture=trigger needs a change log and triggers on docs,"
-        + " which only its owner (postgres) may create, and user embedder is not a member of that role"));
+        + " which only its owner (postgres) may create, and user capture_embedder is not a member of that role"));
     assertEquals("nothing was created", 0, count(db, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'docs_%'"));
 
     String[] sql = PipelineTestSupport.launch("capture-sql", "--jdbcUrl=" + db, "--sourceTable=docs",
-        "--username=embedder");
+        "--username=capture_embedder");
     assertEquals(sql[2], "0", sql[0]);
     StringBuilder statements = new StringBuilder();
     sql[1].lines().filter(l -> !l.startsWith("[") && !l.startsWith("--")).forEach(l -> statements.append(l).append('\n'));
-    assertThat(statements.toString(), containsString("GRANT SELECT, DELETE ON \"docs_changes\" TO \"embedder\";"));
+    assertThat(statements.toString(), containsString("GRANT SELECT, DELETE ON \"docs_changes\" TO \"capture_embedder\";"));
     execute(db, statements.toString()); // the owner applies them
 
-    String[] ran = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=embedder", "--device=cpu",
+    String[] ran = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu",
         "--sourceTable=docs", "--changeCapture=trigger");
     assertEquals(ran[2], "0", ran[0]);
     assertEquals(5, count(db, "SELECT count(*) FROM docs_embeddings"));
     execute(db, "INSERT INTO docs VALUES (6, 'six')"); // as the owner, through the owner's trigger
-    String[] next = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=embedder", "--device=cpu",
+    String[] next = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu",
         "--sourceTable=docs", "--changeCapture=trigger");
     assertEquals(next[2], "0", next[0]);
     assertEquals(6, count(db, "SELECT count(*) FROM docs_embeddings"));
