@@ -1,6 +1,8 @@
 package io.pgembed.jobs;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.pgembed.capture.ChangeLog;
+import io.pgembed.capture.ChangeLogs;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -51,6 +53,27 @@ public final class WorkerServer implements AutoCloseable {
     send(ex, ready ? 200 : 503, "application/json", body);
   }
 
+  /** The depth of every change log in the worker's database (--changeCapture=trigger): entries, oldest age. */
+  private void changeLogs(StringBuilder sb) {
+    Map<String, ChangeLog.Depth> depths;
+    try (java.sql.Connection c = worker.database().connect()) {
+      depths = ChangeLogs.depths(c);
+    } catch (java.sql.SQLException e) {
+      return; // reported above as unreachable
+    }
+    if (depths.isEmpty()) {
+      return;
+    }
+    sb.append("# HELP pgembed_change_log_entries Entries queued in a change log (--changeCapture=trigger).\n"
+        + "# TYPE pgembed_change_log_entries gauge\n");
+    depths.forEach((log, d) -> sb.append("pgembed_change_log_entries{log=\"").append(log).append("\"} ")
+        .append(d.entries()).append('\n'));
+    sb.append("# HELP pgembed_change_log_oldest_seconds Age of a change log's oldest entry.\n"
+        + "# TYPE pgembed_change_log_oldest_seconds gauge\n");
+    depths.forEach((log, d) -> sb.append("pgembed_change_log_oldest_seconds{log=\"").append(log).append("\"} ")
+        .append(d.oldestSeconds()).append('\n'));
+  }
+
   private void metrics(HttpExchange ex) throws IOException {
     String queue = worker.options().getQueue();
     StringBuilder sb = new StringBuilder();
@@ -75,6 +98,7 @@ public final class WorkerServer implements AutoCloseable {
     counter(sb, "pgembed_rows_failed_total", "Rows this worker could not embed.", queue, s.rowsFailed.get());
     gauge(sb, "pgembed_last_job_rows_per_second", "Throughput of the last job.", queue, s.lastJobRowsPerSecond);
     gauge(sb, "pgembed_last_job_latency_seconds", "Wall time of the last job.", queue, s.lastJobSeconds);
+    changeLogs(sb);
     send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", sb.toString());
   }
 

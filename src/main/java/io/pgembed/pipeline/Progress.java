@@ -23,6 +23,13 @@ final class Progress implements AutoCloseable {
   static Progress start(
       boolean verbose, long total, long startNanos, Supplier<Snapshot> finished,
       AtomicReference<PipelineResult> running) {
+    return start(verbose, total, startNanos, finished, running, () -> "");
+  }
+
+  /** As above; each line ends with {@code more} (with a change log: its depth). */
+  static Progress start(
+      boolean verbose, long total, long startNanos, Supplier<Snapshot> finished,
+      AtomicReference<PipelineResult> running, Supplier<String> more) {
     if (!verbose) {
       return new Progress(null);
     }
@@ -38,14 +45,15 @@ final class Progress implements AutoCloseable {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         if (now.chunks() > 0) {
           // With chunking the rows are documents; their chunks are what is embedded.
-          System.out.printf("progress: %d/%d documents chunked, %d of their %d chunks done, %.1f chunks/s%n",
-              now.documents(), total, now.rowsDone(), now.chunks(), now.rowsDone() / Math.max(seconds, 1e-9));
+          System.out.printf("progress: %d/%d documents chunked, %d of their %d chunks done, %.1f chunks/s%s%n",
+              now.documents(), total, now.rowsDone(), now.chunks(), now.rowsDone() / Math.max(seconds, 1e-9),
+              more.get());
           return;
         }
         long done = now.rowsDone();
         double rate = done / Math.max(seconds, 1e-9);
         String eta = rate > 0 && total > done ? String.format("%.0f s", (total - done) / rate) : "-";
-        System.out.printf("progress: %d/%d rows, %.1f rows/s, ETA %s%n", done, total, rate, eta);
+        System.out.printf("progress: %d/%d rows, %.1f rows/s, ETA %s%s%n", done, total, rate, eta, more.get());
       } catch (RuntimeException e) {
         LOG.debug("no progress metrics yet: {}", e.toString());
       }

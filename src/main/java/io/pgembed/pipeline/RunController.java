@@ -62,7 +62,8 @@ public final class RunController {
     String error = null;
     int waves = 0;
     long largest = 0;
-    try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, done::get, current)) {
+    try (Progress progress =
+        Progress.start(o.getVerbose(), checked.pending(), start, done::get, current, logDepth(checked))) {
       String after = null;
       int size = Math.min(Waves.FIRST_WAVE, o.getMaxInFlightRows());
       for (int n = 1; ; n++) {
@@ -136,7 +137,8 @@ public final class RunController {
     long wait = o.getContinuous() ? o.getTimeout() : o.getTimeout() + CANCEL_GRACE_MS;
     long deadline = o.getTimeout() > 0 ? System.currentTimeMillis() + wait : 0;
     AtomicReference<PipelineResult> current = new AtomicReference<>(result);
-    try (Progress progress = Progress.start(o.getVerbose(), checked.pending(), start, () -> Snapshot.EMPTY, current)) {
+    try (Progress progress = Progress.start(
+        o.getVerbose(), checked.pending(), start, () -> Snapshot.EMPTY, current, logDepth(checked))) {
       RunStatus status = waitForEnd(result, o.getContinuous(), deadline, stopRequested);
       Snapshot metrics = EmbeddingMetrics.snapshot(result);
       return report(status, null, metrics, checked, o, start, 1, metrics.rowsRead());
@@ -223,6 +225,21 @@ public final class RunController {
       report.writeJson(Path.of(o.getReportFile()));
     }
     return report;
+  }
+
+  /** For --verbose progress lines: the change log's depth (--changeCapture=trigger), else nothing. */
+  private static java.util.function.Supplier<String> logDepth(Preflight.Checked checked) {
+    if (checked.drain() == null) {
+      return () -> "";
+    }
+    return () -> {
+      try {
+        var d = checked.drain().depth(checked.database());
+        return String.format("; change log %d queued, the oldest %.1f s old", d.entries(), d.oldestSeconds());
+      } catch (java.sql.SQLException e) {
+        return "; change log depth unknown (" + e.getMessage() + ")";
+      }
+    };
   }
 
   static String rootMessage(Throwable e) {

@@ -196,4 +196,25 @@ public class ChangeCaptureTest {
     assertEquals(twoBefore, firstValue(db, "SELECT max(embedded_at)::text FROM docs_chunks WHERE artifact_id = 2"));
     assertEquals(0, count(db, "SELECT count(*) FROM docs_changes"));
   }
+
+  @Test
+  public void aWorkersMetricsShowEachChangeLogsDepth() throws Exception {
+    String db = TestDatabase.newDatabase("capturemetrics");
+    execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text);"
+        + " INSERT INTO docs SELECT i, 'document ' || i FROM generate_series(1, 4) i");
+    run(db); // installs the log and scans once
+    // Three entries: two inserted rows and one edited text.
+    execute(db, "INSERT INTO docs VALUES (5, 'five'), (6, 'six'); UPDATE docs SET content = 'one, edited' WHERE id = 1");
+    io.pgembed.options.WorkerOptions o = io.pgembed.options.OptionSources.parse(new String[] {"--jdbcUrl=" + db,
+        "--device=cpu", "--queue=q", "--port=0"}, Map.of(), io.pgembed.options.WorkerOptions.class);
+    try (io.pgembed.jobs.JobWorker worker = new io.pgembed.jobs.JobWorker(o, Map.of());
+        io.pgembed.jobs.WorkerServer server = new io.pgembed.jobs.WorkerServer(worker, 0)) {
+      java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+              .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      assertThat(metrics.body(), containsString("pgembed_change_log_entries{log=\"docs_changes\"} 3\n"));
+      assertThat(metrics.body(), containsString("pgembed_change_log_oldest_seconds{log=\"docs_changes\"} "));
+    }
+  }
 }
