@@ -66,6 +66,25 @@ public final class FlinkSettings {
     return out;
   }
 
+  /**
+   * While open, a continuous run's options describe a batch run on Flink (attached, no checkpointing): for the
+   * batch drain that starts a continuous --changeCapture=trigger run. Closing restores them; nothing unless Flink.
+   */
+  public static AutoCloseable asBatchRun(PipelineOptions o) {
+    if (!isFlink(o)) {
+      return () -> {};
+    }
+    FlinkPipelineOptions f = o.as(FlinkPipelineOptions.class);
+    Boolean attached = f.getAttachedMode();
+    Long checkpointing = f.getCheckpointingInterval();
+    f.setAttachedMode(true);
+    f.setCheckpointingInterval(-1L);
+    return () -> {
+      f.setAttachedMode(attached);
+      f.setCheckpointingInterval(checkpointing);
+    };
+  }
+
   /** True when the pipeline's workers are other JVMs: Flink with a master other than [local]. */
   public static boolean runsOnRemoteCluster(PipelineOptions o) {
     return isFlink(o) && !"[local]".equals(o.as(FlinkPipelineOptions.class).getFlinkMaster());

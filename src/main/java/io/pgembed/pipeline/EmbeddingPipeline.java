@@ -5,6 +5,7 @@ import io.pgembed.db.RowKey;
 import io.pgembed.embed.EmbedTexts;
 import io.pgembed.model.ModelSpec;
 import io.pgembed.options.EmbeddingPipelineOptions;
+import io.pgembed.options.FlinkSettings;
 import io.pgembed.options.ModelOptions;
 import io.pgembed.options.RunOptions;
 import java.io.IOException;
@@ -47,8 +48,13 @@ public final class EmbeddingPipeline {
     if (o.getContinuous() && o.getChangeCapture() == ChangeCapture.TRIGGER) {
       o.setContinuous(false);
       RunReport drained;
-      try (Preflight.Checked checked = Preflight.check(o, spec)) {
+      try (AutoCloseable batch = FlinkSettings.asBatchRun(o);
+          Preflight.Checked checked = Preflight.check(o, spec)) {
         drained = run(checked, o, stopRequested);
+      } catch (SQLException | IOException | RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
       } finally {
         o.setContinuous(true);
       }

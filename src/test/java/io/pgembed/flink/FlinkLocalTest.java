@@ -152,6 +152,42 @@ public class FlinkLocalTest {
     }
   }
 
+  /**
+   * --changeCapture=trigger in continuous mode on Flink [local]: the log's first drain (its one scan), then changes
+   * made while the streaming job runs are embedded on the triggers' NOTIFY (the fallback poll is ten minutes away).
+   */
+  @Test
+  public void continuousChangeCaptureOnFlinkEmbedsOnNotify() throws Exception {
+    String db = TestDatabase.newDatabase("flinkcapture");
+    Map<Long, String> rows = FlinkTestRows.createArtifacts(db, 20);
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    EmbeddingPipelineOptions o = OptionSources.parse(new String[] {
+        "--jdbcUrl=" + db, "--device=cpu", "--sourceTable=artifacts", "--runner=FlinkRunner", "--flinkMaster=[local]",
+        "--parallelism=2", "--continuous", "--changeCapture=trigger", "--pollInterval=10m", "--maxBufferingMs=100",
+        "--timeout=600000"}, Map.of(), EmbeddingPipelineOptions.class);
+    java.util.concurrent.ExecutorService runner = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<RunReport> run = runner.submit(() -> EmbeddingPipeline.run(o, stop::get));
+      await(180, () -> TestDatabase.count(db, "SELECT count(*) FROM artifacts_changes_state") == 1, run);
+      await(120, () -> TestDatabase.count(db, "SELECT count(*) FROM artifacts_embeddings") == 20, run);
+      try (var c = java.sql.DriverManager.getConnection(db)) {
+        c.createStatement().execute("INSERT INTO artifacts VALUES (100, 'a row added while the job runs')");
+        c.createStatement().execute("UPDATE artifacts SET content = content || ' (edited)' WHERE id = 3");
+      }
+      rows.put(100L, "a row added while the job runs");
+      rows.put(3L, rows.get(3L) + " (edited)");
+      String current = "SELECT count(*) FROM artifacts a JOIN artifacts_embeddings e ON e.artifact_id = a.id"
+          + " WHERE e.content_sha256 = sha256(convert_to(a.content, 'UTF8'))";
+      await(120, () -> TestDatabase.count(db, current) == 21, run);
+      stop.set(true);
+      assertEquals(RunStatus.CANCELLED, run.get(120, java.util.concurrent.TimeUnit.SECONDS).status());
+      FlinkTestRows.assertEveryRowEmbedded(rows, db);
+    } finally {
+      stop.set(true);
+      runner.shutdownNow();
+    }
+  }
+
   /** False while the condition cannot be evaluated yet (the run creates the target table when it starts). */
   private static boolean holds(java.util.concurrent.Callable<Boolean> condition) throws Exception {
     try {
