@@ -127,10 +127,14 @@ public record ChangeLog(TableNames names, SqlIdentifier log, SqlIdentifier state
     return "SELECT coalesce(max(seq), 0), bool_or(op = 'truncate') FROM " + log.quoted();
   }
 
-  /** Entries queued and the oldest one's age in seconds (0 when empty): the log's depth. */
-  public String depthQuery() {
-    return "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(queued_at)), 0) FROM "
-        + log.quoted();
+  /** The depth of the log named {@code quotedLog} (this one, or one found in the catalog): entries, oldest age. */
+  static Depth depth(java.sql.Connection c, String quotedLog) throws java.sql.SQLException {
+    try (java.sql.Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() -"
+            + " min(queued_at)), 0) FROM " + quotedLog)) {
+      rs.next();
+      return new Depth(rs.getLong(1), rs.getDouble(2));
+    }
   }
 
   /**

@@ -25,12 +25,7 @@ public final class ChangeLogs {
     }
     Map<String, ChangeLog.Depth> out = new LinkedHashMap<>();
     for (Map.Entry<String, String> log : logs.entrySet()) {
-      try (Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() -"
-              + " min(queued_at)), 0) FROM " + log.getValue())) {
-        rs.next();
-        out.put(log.getKey(), new ChangeLog.Depth(rs.getLong(1), rs.getDouble(2)));
-      }
+      out.put(log.getKey(), ChangeLog.depth(c, log.getValue()));
     }
     return out;
   }

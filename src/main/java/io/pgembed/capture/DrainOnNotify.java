@@ -5,9 +5,7 @@ import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Pruning;
 import io.pgembed.metrics.EmbeddingMetrics;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.joda.time.Instant;
 import org.slf4j.Logger;
@@ -61,15 +59,12 @@ public final class DrainOnNotify extends DoFn<Instant, Instant> {
     }
     lastPassed = now;
     try {
-      long head;
-      boolean truncated;
-      try (Connection c = database.connect();
-          Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery(log.headQuery())) {
-        rs.next();
-        head = rs.getLong(1);
-        truncated = rs.getBoolean(2);
+      LogDrain.Head h;
+      try (Connection c = database.connect()) {
+        h = LogDrain.head(c, log);
       }
+      long head = h.seq();
+      boolean truncated = h.truncated();
       if (prune && head > previousHead) {
         long vectors = new Pruning(tables, idCastType, truncated ? null : log.deletedIds(head)).pruneDeleted(database)[0];
         EmbeddingMetrics.ROWS_PRUNED.inc(vectors);

@@ -79,13 +79,7 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
   /** Reads the log's head and whether {@code fingerprint} has scanned the source since the log exists. */
   public static LogDrain begin(Connection c, ChangeLog log, EmbeddingTables tables, String fingerprint)
       throws SQLException {
-    long head;
-    boolean truncated;
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(log.headQuery())) {
-      rs.next();
-      head = rs.getLong(1);
-      truncated = rs.getBoolean(2);
-    }
+    Head head = head(c, log);
     String scanned;
     try (PreparedStatement ps = c.prepareStatement(log.scannedModelQuery())) {
       ps.setString(1, tables.names().target().toString());
@@ -98,16 +92,23 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
       LOG.info("--changeCapture=trigger: {} has not scanned {} since its change log exists: this run scans it once,"
           + " later runs read the log", fingerprint, tables.names().source());
     }
-    return new LogDrain(log, tables, head, priming, truncated);
+    return new LogDrain(log, tables, head.seq(), priming, head.truncated());
+  }
+
+  /** The log's newest sequence number (0: empty), and whether a TRUNCATE is queued up to it. */
+  record Head(long seq, boolean truncated) {}
+
+  static Head head(Connection c, ChangeLog log) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(log.headQuery())) {
+      rs.next();
+      return new Head(rs.getLong(1), rs.getBoolean(2));
+    }
   }
 
   /** The log's depth now. */
   public ChangeLog.Depth depth(Database database) throws SQLException {
-    try (Connection c = database.connect();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(log.depthQuery())) {
-      rs.next();
-      return new ChangeLog.Depth(rs.getLong(1), rs.getDouble(2));
+    try (Connection c = database.connect()) {
+      return ChangeLog.depth(c, log.log().quoted());
     }
   }
 

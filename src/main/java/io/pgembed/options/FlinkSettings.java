@@ -70,7 +70,13 @@ public final class FlinkSettings {
    * While open, a continuous run's options describe a batch run on Flink (attached, no checkpointing): for the
    * batch drain that starts a continuous --changeCapture=trigger run. Closing restores them; nothing unless Flink.
    */
-  public static AutoCloseable asBatchRun(PipelineOptions o) {
+  /** What {@link #asBatchRun} returns: closing restores the options, and throws nothing. */
+  public interface Restore extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  public static Restore asBatchRun(PipelineOptions o) {
     if (!isFlink(o)) {
       return () -> {};
     }

@@ -48,13 +48,9 @@ public final class EmbeddingPipeline {
     if (o.getContinuous() && o.getChangeCapture() == ChangeCapture.TRIGGER) {
       o.setContinuous(false);
       RunReport drained;
-      try (AutoCloseable batch = FlinkSettings.asBatchRun(o);
+      try (FlinkSettings.Restore batch = FlinkSettings.asBatchRun(o);
           Preflight.Checked checked = Preflight.check(o, spec)) {
         drained = run(checked, o, stopRequested);
-      } catch (SQLException | IOException | RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
       } finally {
         o.setContinuous(true);
       }

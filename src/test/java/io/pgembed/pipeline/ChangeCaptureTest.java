@@ -107,8 +107,9 @@ public class ChangeCaptureTest {
     execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text);"
         + " INSERT INTO docs SELECT i, 'document ' || i FROM generate_series(1, 5) i;"
         + " CREATE ROLE capture_embedder LOGIN; GRANT SELECT ON docs TO capture_embedder; GRANT CREATE ON SCHEMA public TO capture_embedder");
-    String[] refused = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu",
-        "--sourceTable=docs", "--changeCapture=trigger");
+    String[] asRole = {"run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu", "--sourceTable=docs",
+        "--changeCapture=trigger"};
+    String[] refused = PipelineTestSupport.launch(asRole);
     assertEquals(refused[2], "2", refused[0]);
     assertThat(refused[1], containsString("error: --changeCapture=trigger needs a change log and triggers on docs,"
         + " which only its owner (postgres) may create, and user capture_embedder is not a member of that role"));
@@ -122,13 +123,11 @@ public class ChangeCaptureTest {
     assertThat(statements.toString(), containsString("GRANT SELECT, DELETE ON \"docs_changes\" TO \"capture_embedder\";"));
     execute(db, statements.toString()); // the owner applies them
 
-    String[] ran = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu",
-        "--sourceTable=docs", "--changeCapture=trigger");
+    String[] ran = PipelineTestSupport.launch(asRole);
     assertEquals(ran[2], "0", ran[0]);
     assertEquals(5, count(db, "SELECT count(*) FROM docs_embeddings"));
     execute(db, "INSERT INTO docs VALUES (6, 'six')"); // as the owner, through the owner's trigger
-    String[] next = PipelineTestSupport.launch("run", "--jdbcUrl=" + db, "--username=capture_embedder", "--device=cpu",
-        "--sourceTable=docs", "--changeCapture=trigger");
+    String[] next = PipelineTestSupport.launch(asRole);
     assertEquals(next[2], "0", next[0]);
     assertEquals(6, count(db, "SELECT count(*) FROM docs_embeddings"));
     assertEquals(0, count(db, "SELECT count(*) FROM docs_changes"));
