@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * channel was notified since the last ({@link ChangeListener}), or when {@code fallbackMillis} (--pollInterval) have
  * passed; a passed tick reads the rows the log names. Before passing it, it prunes the log's deletes (the whole
  * target after a TRUNCATE) and removes the entries of the tick before whose rows are no longer pending: their
- * vectors are written. A failure is logged and tried again at the next tick; it never stops the embedding.
+ * vectors are written. Entries that stay (rows in flight, or failed with attempts left) are settled again on the
+ * ticks between, after 1 s, then 2 s, 4 s, ... (at most the fallback poll): the log empties once the last vector
+ * is in, not at the next change. A failure is logged and tried again at the next tick; it never stops the embedding.
  *
  * <pre>{@code
  * ticks.apply("Wait for changes", ParDo.of(new DrainOnNotify(database, log, tables, "bigint", fp, 5000, true)));
@@ -34,6 +36,9 @@ public final class DrainOnNotify extends DoFn<Instant, Instant> {
   private transient ChangeListener listener;
   private transient long lastPassed;
   private transient long previousHead;
+  private transient long unsettled;
+  private transient long settleDelay;
+  private transient long nextSettle;
 
   public DrainOnNotify(Database database, ChangeLog log, EmbeddingTables tables, String idCastType, String fingerprint,
       long fallbackMillis, boolean prune) {
@@ -55,6 +60,9 @@ public final class DrainOnNotify extends DoFn<Instant, Instant> {
   public void process(@Element Instant tick, OutputReceiver<Instant> out) {
     long now = System.currentTimeMillis();
     if (!listener.takeNotified() && now - lastPassed < fallbackMillis) {
+      if (unsettled > 0 && now >= nextSettle) {
+        settleBetweenTicks(now);
+      }
       return;
     }
     lastPassed = now;
@@ -73,9 +81,27 @@ public final class DrainOnNotify extends DoFn<Instant, Instant> {
         new LogDrain(log, tables, previousHead, false, false).settle(database, fingerprint, false);
       }
       previousHead = head;
+      unsettled = head;
+      settleDelay = 1000;
+      nextSettle = now + settleDelay;
     } catch (SQLException e) {
       LOG.warn("Draining the change log {} failed; it is tried again at the next tick: {}", log.log(), e.getMessage());
     }
     out.output(tick);
+  }
+
+  /** Settles the entries up to the last passed tick's head; while some stay, again after twice the wait. */
+  private void settleBetweenTicks(long now) {
+    try {
+      long left = new LogDrain(log, tables, unsettled, false, false).settle(database, fingerprint, false);
+      if (left == 0) {
+        unsettled = 0;
+        return;
+      }
+    } catch (SQLException e) {
+      LOG.warn("Settling the change log {} failed; it is tried again: {}", log.log(), e.getMessage());
+    }
+    settleDelay = Math.min(settleDelay * 2, Math.max(fallbackMillis, 1000));
+    nextSettle = now + settleDelay;
   }
 }

@@ -45,7 +45,8 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
         rs.next();
         if (!rs.getBoolean(3)) {
           throw new IllegalArgumentException("--changeCapture=trigger needs a change log and triggers on "
-              + log.names().source() + ", which only its owner (" + rs.getString(1) + ") may create, and user "
+              + log.names().source() + (exists(c, log) ? " (" + log.log() + " is there, but of an older layout that"
+              + " this version upgrades)" : "") + ", which only its owner (" + rs.getString(1) + ") may create, and user "
               + rs.getString(2) + " is not a member of that role. Have the owner run the statements that"
               + " 'runners/direct.sh capture-sql --jdbcUrl=... --sourceTable=" + log.names().source() + " --username="
               + rs.getString(2) + "' prints, then run again");
@@ -55,20 +56,46 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
     return true;
   }
 
-  /** Creates the log, its state table and the triggers (the user owns the source). */
+  private static boolean exists(Connection c, ChangeLog log) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      ps.setString(1, log.log().regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
+  /**
+   * Creates the log, its state table and the triggers, or brings an older log to this layout, in one transaction
+   * (the user owns the source).
+   */
   public static void install(Connection c, ChangeLog log, Layout layout) throws SQLException {
-    Database.executeAll(c, log.ddl(layout));
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      Database.executeAll(c, log.ddl(layout));
+      c.commit();
+    } catch (SQLException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(autoCommit);
+    }
     LOG.info("Installed the change log {} and its triggers on {}", log.log(), log.names().source());
   }
 
-  /** Whether the log, its state table and all four triggers are there. */
+  /** Whether the log (of this layout: its ids in an array), its state table and all four triggers are there. */
   static boolean installed(Connection c, ChangeLog log) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL AND to_regclass(?) IS NOT NULL"
-        + " AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ANY(?)) = 4")) {
+        + " AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ANY(?)) = 4"
+        + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = 'ids'"
+        + " AND NOT attisdropped)")) {
       ps.setString(1, log.log().regclass());
       ps.setString(2, log.state().regclass());
       ps.setString(3, log.names().source().regclass());
       ps.setArray(4, c.createArrayOf("text", log.triggerNames().toArray()));
+      ps.setString(5, log.log().regclass());
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getBoolean(1);
@@ -124,14 +151,20 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
 
   /**
    * After the run: removes the entries it settled; a priming run that completed records that {@code fingerprint}
-   * has scanned the source, so later runs read the log.
+   * has scanned the source, so later runs read the log. Returns the entries up to {@code maxSeq} that stay (rows
+   * still pending: in flight, or failed with attempts left).
    */
-  public void settle(Database database, String fingerprint, boolean complete) throws SQLException {
+  public long settle(Database database, String fingerprint, boolean complete) throws SQLException {
     String pending = tables.onlyIds(log.upsertedIds(maxSeq)).pendingQuery(fingerprint);
     try (Connection c = database.connect()) {
       long removed;
+      long left;
       try (Statement s = c.createStatement()) {
         removed = s.executeUpdate(log.settleStatement(maxSeq, pending));
+        try (ResultSet rs = s.executeQuery("SELECT count(*) FROM " + log.log().quoted() + " WHERE seq <= " + maxSeq)) {
+          rs.next();
+          left = rs.getLong(1);
+        }
       }
       if (priming && complete) {
         try (PreparedStatement ps = c.prepareStatement(log.recordScanStatement())) {
@@ -141,8 +174,9 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
         }
       }
       if (removed > 0) {
-        LOG.debug("--changeCapture=trigger: {} log entries settled (up to {})", removed, maxSeq);
+        LOG.debug("--changeCapture=trigger: {} log entries settled (up to {}), {} stay", removed, maxSeq, left);
       }
+      return left;
     }
   }
 }

@@ -43,12 +43,14 @@ public final class CaptureSqlCommand {
       }
     }
     List<String> out = new ArrayList<>();
+    out.add("BEGIN;");
     for (String statement : log.ddl(new Layout(id, VectorType.REAL_ARRAY, 0))) {
       out.add(statement + ";");
     }
     for (String grant : log.grants(user)) {
       out.add(grant + ";");
     }
+    out.add("COMMIT;");
     return out;
   }
 

@@ -41,10 +41,11 @@ public final class JobArguments {
   private static Set<String> allowed() {
     Set<String> out = new TreeSet<>(OptionSources.ownProperties(
         TableOptions.class, ModelOptions.class, BatchingOptions.class, CanaryOptions.class));
-    // Of RunOptions: retries of failed rows, sampling, the time limit, continuous mode and pruning. Not --profile
+    // Of RunOptions: retries of failed rows, sampling, the time limit, continuous mode, pruning and change capture
+    // (a job may install a change log on a table the worker's role owns, as it may create a target). Not --profile
     // or --reportFile (files on the worker).
     out.addAll(Set.of("maxAttempts", "samplePercent", "timeout", "verbose", "continuous", "pollInterval",
-        "pruneDeleted", "pruneInterval"));
+        "pruneDeleted", "pruneInterval", "changeCapture"));
     return Set.copyOf(out);
   }
 
@@ -109,7 +110,7 @@ public final class JobArguments {
     if (!refused.isEmpty()) {
       throw new RefusedJob("a job may not set " + String.join(", ", refused) + ": a job names only data-plane"
           + " options (tables and columns, the model spec, batching, chunking, canary, --maxAttempts,"
-          + " --samplePercent, --timeout, continuous mode and pruning); the rest is the worker's own");
+          + " --samplePercent, --timeout, continuous mode, pruning and --changeCapture); the rest is the worker's own");
     }
     return kept;
   }

@@ -84,7 +84,8 @@ public class JobSafetyTest {
       assertThat(job(q, redirected).error(), containsString("--jdbcUrl"));
       assertEquals("RefusedJob: a job may not set --reportFile, --runner: a job names only data-plane options"
           + " (tables and columns, the model spec, batching, chunking, canary, --maxAttempts, --samplePercent,"
-          + " --timeout, continuous mode and pruning); the rest is the worker's own", job(q, runner).error());
+          + " --timeout, continuous mode, pruning and --changeCapture); the rest is the worker's own",
+          job(q, runner).error());
       assertThat(job(q, query).error(), startsWith("RefusedJob: this job names --sourceQuery, SQL that would run as"
           + " the worker's database role; this worker does not run jobs' queries. Start the worker with"
           + " --allowJobSourceQuery=true"));
@@ -130,7 +131,7 @@ public class JobSafetyTest {
     assertEquals(refused[1], "2", refused[0]);
     assertEquals("error: a job may not set --profile, --reportFile: a job names only data-plane options (tables and"
         + " columns, the model spec, batching, chunking, canary, --maxAttempts, --samplePercent, --timeout,"
-        + " continuous mode and pruning); the rest is the worker's own\n", refused[1]);
+        + " continuous mode, pruning and --changeCapture); the rest is the worker's own\n", refused[1]);
     String[] ok = PipelineTestSupport.launch("enqueue", "--jdbcUrl=" + db, "--username=postgres", "--maxPoolSize=3",
         "--queue=q", "--retries=0", "--sourceTable=docs", "--batchSize=16");
     assertEquals(ok[1], "0", ok[0]);

@@ -38,8 +38,9 @@ public class ChangeCaptureTest {
     return PipelineTestSupport.runWhole(options(db, args), MODEL);
   }
 
+  /** The changes queued: each id of each entry (a TRUNCATE's entry has none). */
   private static long logEntries(String db) throws Exception {
-    return count(db, "SELECT count(*) FROM docs_changes");
+    return count(db, "SELECT coalesce(sum(cardinality(ids)), 0) FROM docs_changes");
   }
 
   @Test
@@ -64,7 +65,8 @@ public class ChangeCaptureTest {
         + " DELETE FROM docs WHERE id = 5");
     assertEquals("another column's edit and an unchanged text log nothing; an id edited twice is read once",
         "3 upsert,3 upsert,5 delete,21 upsert,22 upsert",
-        firstValue(db, "SELECT string_agg(id || ' ' || op, ',' ORDER BY id, seq) FROM docs_changes"));
+        firstValue(db, "SELECT string_agg(u.id || ' ' || op, ',' ORDER BY u.id, seq) FROM docs_changes,"
+            + " unnest(ids) u(id)"));
 
     RunReport second = run(db);
     assertEquals(RunStatus.COMPLETE, second.status());
@@ -143,7 +145,8 @@ public class ChangeCaptureTest {
         "--changeCapture=trigger");
     assertEquals(primed[2], "0", primed[0]);
     execute(db, "INSERT INTO docs SELECT i, 'added ' || i FROM generate_series(11, 610) i");
-    assertEquals(600, count(db, "SELECT count(*) FROM docs_changes"));
+    assertEquals("one statement, one entry", 1, count(db, "SELECT count(*) FROM docs_changes"));
+    assertEquals(600, logEntries(db));
     long written;
     // The drain's writes are held once 200 vectors are in; the process is killed there.
     try (WriteGate gate = WriteGate.closedAfter(db, "docs", 384, 200)) {
@@ -157,7 +160,7 @@ public class ChangeCaptureTest {
       }
       written = count(db, "SELECT count(*) FROM docs_embeddings");
     }
-    assertEquals("no entry was removed by the killed run", 600, count(db, "SELECT count(*) FROM docs_changes"));
+    assertEquals("no entry was removed by the killed run", 600, logEntries(db));
     assertThat("killed midway", written, org.hamcrest.Matchers.lessThan(610L));
     java.nio.file.Path report = java.nio.file.Files.createTempFile("capture", ".json");
     String[] rerun = PipelineTestSupport.launch("run", url, "--device=cpu", "--sourceTable=docs",
@@ -167,7 +170,7 @@ public class ChangeCaptureTest {
     assertEquals("the rerun embeds exactly what was left", 610 - written, r.get("rows_embedded").asLong());
     assertEquals(610 - written, r.get("rows_read").asLong());
     assertEquals(610, count(db, "SELECT count(*) FROM docs_embeddings"));
-    assertEquals("every entry settled", 0, count(db, "SELECT count(*) FROM docs_changes"));
+    assertEquals("every entry settled", 0, logEntries(db));
   }
 
   @Test
@@ -197,23 +200,61 @@ public class ChangeCaptureTest {
   }
 
   @Test
-  public void aWorkersMetricsShowEachChangeLogsDepth() throws Exception {
+  public void aWorkerRunsTriggerJobsAndItsMetricsShowEachChangeLogsDepth() throws Exception {
     String db = TestDatabase.newDatabase("capturemetrics");
     execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text);"
         + " INSERT INTO docs SELECT i, 'document ' || i FROM generate_series(1, 4) i");
-    run(db); // installs the log and scans once
-    // Three entries: two inserted rows and one edited text.
-    execute(db, "INSERT INTO docs VALUES (5, 'five'), (6, 'six'); UPDATE docs SET content = 'one, edited' WHERE id = 1");
     io.pgembed.options.WorkerOptions o = io.pgembed.options.OptionSources.parse(new String[] {"--jdbcUrl=" + db,
-        "--device=cpu", "--queue=q", "--port=0"}, Map.of(), io.pgembed.options.WorkerOptions.class);
-    try (io.pgembed.jobs.JobWorker worker = new io.pgembed.jobs.JobWorker(o, Map.of());
-        io.pgembed.jobs.WorkerServer server = new io.pgembed.jobs.WorkerServer(worker, 0)) {
-      java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
-              .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, metrics.statusCode());
-      assertThat(metrics.body(), containsString("pgembed_change_log_entries{log=\"docs_changes\"} 3\n"));
-      assertThat(metrics.body(), containsString("pgembed_change_log_oldest_seconds{log=\"docs_changes\"} "));
+        "--device=cpu", "--queue=q", "--port=0", "--pollMs=100"}, Map.of(), io.pgembed.options.WorkerOptions.class);
+    io.pgembed.jobs.JobWorker worker = new io.pgembed.jobs.JobWorker(o, Map.of());
+    Thread loop = new Thread(() -> {
+      try {
+        worker.run();
+      } catch (InterruptedException stopping) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    try (io.pgembed.jobs.WorkerServer server = new io.pgembed.jobs.WorkerServer(worker, 0)) {
+      loop.start();
+      assertThat("the first job installs the log and scans once", awaitJob(worker), containsString("\"rows_read\": 4"));
+      // Three changes: two inserted rows and one edited text.
+      execute(db, "INSERT INTO docs VALUES (5, 'five'), (6, 'six'); UPDATE docs SET content = 'one, edited' WHERE id = 1");
+      assertThat(metrics(server), containsString("pgembed_change_log_entries{log=\"docs_changes\"} 3\n"));
+      assertThat(metrics(server), containsString("pgembed_change_log_oldest_seconds{log=\"docs_changes\"} "));
+
+      assertThat("the next job reads only the three changed rows", awaitJob(worker),
+          containsString("\"rows_read\": 3"));
+      assertEquals("every row's vector is of its current text", 6, count(db, "SELECT count(*) FROM docs d JOIN"
+          + " docs_embeddings e ON e.artifact_id = d.id AND e.content_sha256 = sha256(convert_to(d.content, 'UTF8'))"));
+      assertEquals(0, logEntries(db));
+      assertThat(metrics(server), containsString("pgembed_change_log_entries{log=\"docs_changes\"} 0\n"));
+    } finally {
+      worker.stop();
+      loop.join(TimeUnit.SECONDS.toMillis(60));
+      worker.close();
     }
+  }
+
+  /** Enqueues a trigger job for docs, waits for it to succeed, and returns its metrics. */
+  private static String awaitJob(io.pgembed.jobs.JobWorker worker) throws Exception {
+    long job = worker.queue().enqueue("q", List.of("--sourceTable=docs", "--changeCapture=trigger"), 1);
+    java.util.function.Supplier<java.util.Optional<io.pgembed.jobs.JobQueue.Job>> find = () -> {
+      try {
+        return worker.queue().recent(10).stream().filter(j -> j.id() == job).findFirst();
+      } catch (Exception e) {
+        return java.util.Optional.empty();
+      }
+    };
+    io.pgembed.Await.await("job " + job + " to succeed", 120,
+        () -> find.get().map(j -> j.status().equals("succeeded")).orElse(false));
+    return find.get().orElseThrow().metrics();
+  }
+
+  private static String metrics(io.pgembed.jobs.WorkerServer server) throws Exception {
+    java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+            .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, metrics.statusCode());
+    return metrics.body();
   }
 }

@@ -46,8 +46,17 @@ public class ContinuousCaptureTest {
     });
   }
 
+  /** The stored vectors, for a condition waited on (a failed read is an empty map: the wait goes on). */
+  private static Map<String, float[]> storedNow(String db) {
+    try {
+      return vectors(db, "docs_embeddings");
+    } catch (Exception e) {
+      return Map.of();
+    }
+  }
+
   @Test
-  public void aNotificationWakesTheRunForInsertsEditsAndDeletes() throws Exception {
+  public void aNotificationWakesTheRunForInsertsEditsDeletesIdChangesAndTruncate() throws Exception {
     String db = TestDatabase.newDatabase("notify");
     execute(db, "CREATE TABLE docs (id bigint PRIMARY KEY, content text, views int DEFAULT 0);"
         + " INSERT INTO docs (id, content) SELECT i, 'document ' || i FROM generate_series(1, 10) i");
@@ -77,6 +86,24 @@ public class ContinuousCaptureTest {
       assertArrayEquals(MODEL.vectorOf("eleven"), stored.get("11"), 0f);
       assertEquals("another column's edit wrote nothing", untouched, PipelineTestSupport.firstValue(db,
           "SELECT embedded_at::text FROM docs_embeddings WHERE artifact_id = 4"));
+
+      // An id changed by UPDATE: the old id's vector goes, the new one's comes.
+      execute(db, "UPDATE docs SET id = 100 WHERE id = 6");
+      Await.await("the moved row embedded under its new id", 120, () -> {
+        Map<String, float[]> v = storedNow(db);
+        return v.containsKey("100") && !v.containsKey("6");
+      });
+      stored = vectors(db, "docs_embeddings");
+      assertEquals(10, stored.size());
+      assertArrayEquals(MODEL.vectorOf("document 6"), stored.get("100"), 0f);
+
+      // TRUNCATE: every vector goes, and what is inserted after it is embedded.
+      execute(db, "TRUNCATE docs; INSERT INTO docs (id, content) VALUES (7, 'seven, after the truncate')");
+      Await.await("only the row inserted after the TRUNCATE has a vector", 120, () -> {
+        Map<String, float[]> v = storedNow(db);
+        return v.size() == 1 && java.util.Arrays.equals(v.get("7"), MODEL.vectorOf("seven, after the truncate"));
+      });
+      Await.atLeast("the log drained", 120, () -> -count(db, "SELECT count(*) FROM docs_changes"), 0);
     } finally {
       stop.set(true);
     }
