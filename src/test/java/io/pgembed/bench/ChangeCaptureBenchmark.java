@@ -28,12 +28,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Continuous mode's freshness and cost, scan against trigger, on one Debian PostgreSQL (its processes' CPU read from
  * /proc): {@code runners/bench-capture.sh [--rows=1000000] [--smallRows=10000] [--inserts=20] [--idleSeconds=20]
- * [--writeRows=100000] [--scan=1]} ({@code --scan=0} leaves scan mode out). For a table of {@code rows} short texts, all embedded (stand-in one-component vectors of the
+ * [--writeRows=100000] [--scan=1] [--writesOnly=0]} ({@code --scan=0} leaves scan mode out; {@code --writesOnly=1}
+ * measures only the writes). For a table of {@code rows} short texts, all embedded (stand-in one-component vectors of the
  * model's fingerprint: the pending query reads only the model and hash), it prints PostgreSQL's CPU while a
  * continuous run (--pollInterval=1s, --maxBufferingMs=50) is idle, and the commit-to-vector latency (p50, p95, max)
  * of single-row inserts committed one by one, in each mode; the trigger mode's latency again at {@code smallRows};
  * and the triggers' cost to the user's own writes: a {@code writeRows}-row insert and update of the text column,
- * with and without them.
+ * and single-row writes committed one by one, with and without them (median of five alternating rounds).
  */
 public final class ChangeCaptureBenchmark {
   private static final ModelSpec MODEL = ModelLoader.builder().device("cpu").build();
@@ -46,6 +47,10 @@ public final class ChangeCaptureBenchmark {
     int inserts = EncoderBenchmark.intArg(args, "inserts", 20);
     int idle = EncoderBenchmark.intArg(args, "idleSeconds", 20);
     int writeRows = EncoderBenchmark.intArg(args, "writeRows", 100_000);
+    if (EncoderBenchmark.intArg(args, "writesOnly", 0) > 0) {
+      writeCost(writeRows);
+      return;
+    }
     String fingerprint;
     try (var m = MODEL.load()) {
       fingerprint = m.fingerprint().toString();
@@ -202,17 +207,42 @@ public final class ChangeCaptureBenchmark {
     return out;
   }
 
-  /** The triggers' cost to a bulk insert and a bulk update of the text column, with and without them. */
+  /**
+   * The triggers' cost to the user's writes, with and without them, in alternating rounds (the median of five): a
+   * {@code n}-row insert and an update of every row's text, each one statement; then 2,000 single-row updates of the
+   * text and 2,000 single-row inserts, each committed alone.
+   */
   private static void writeCost(int n) throws Exception {
     String url = PgVectorServer.newDatabase("capturewrites");
-    double[] plain = writes(url, "plain", n, false);
-    double[] logged = writes(url, "logged", n, true);
-    System.out.printf("the triggers' cost to the user's writes (%,d rows): insert %.2f s -> %.2f s (%.2fx), update of the"
-        + " text %.2f s -> %.2f s (%.2fx)%n", n, plain[0], logged[0], logged[0] / plain[0], plain[1], logged[1],
-        logged[1] / plain[1]);
+    int rounds = 5;
+    int single = 2_000;
+    double[][] plain = new double[4][rounds];
+    double[][] logged = new double[4][rounds];
+    for (int r = 0; r < rounds; r++) {
+      double[] p = writes(url, "plain" + r, n, single, false);
+      double[] l = writes(url, "logged" + r, n, single, true);
+      for (int k = 0; k < 4; k++) {
+        plain[k][r] = p[k];
+        logged[k][r] = l[k];
+      }
+    }
+    String[] what = {n + "-row insert", "update of " + n + " texts", single + " single-row updates",
+        single + " single-row inserts"};
+    System.out.printf("the triggers' cost to the user's writes (median of %d alternating rounds):%n", rounds);
+    for (int k = 0; k < 4; k++) {
+      double a = median(plain[k]);
+      double b = median(logged[k]);
+      System.out.printf("  %-28s %.3f s -> %.3f s (%.2fx)%n", what[k], a, b, b / a);
+    }
   }
 
-  private static double[] writes(String url, String table, int n, boolean triggers) throws Exception {
+  private static double median(double[] values) {
+    double[] v = values.clone();
+    java.util.Arrays.sort(v);
+    return v[v.length / 2];
+  }
+
+  private static double[] writes(String url, String table, int n, int single, boolean triggers) throws Exception {
     PipelineTestSupport.execute(url, "CREATE TABLE " + table + " (id bigint PRIMARY KEY, content text)");
     if (triggers) {
       ChangeLog log = ChangeLog.of(TableNames.of(table, "id", "content", null, null, "embedding", "embedding_failures"));
@@ -220,15 +250,34 @@ public final class ChangeCaptureBenchmark {
         Database.executeAll(c, log.ddl(new Layout(IdType.BIGINT, VectorType.REAL_ARRAY, 384)));
       }
     }
-    double[] seconds = new double[2];
+    double[] seconds = new double[4];
     try (Connection c = PipelineTestSupport.connect(url);
         Statement s = c.createStatement()) {
+      s.execute("CHECKPOINT");
       long t0 = System.nanoTime();
       s.execute("INSERT INTO " + table + " SELECT i, 'row ' || i FROM generate_series(1, " + n + ") i");
       seconds[0] = (System.nanoTime() - t0) / 1e9;
       t0 = System.nanoTime();
       s.execute("UPDATE " + table + " SET content = content || ' edited'");
       seconds[1] = (System.nanoTime() - t0) / 1e9;
+      try (PreparedStatement update = c.prepareStatement("UPDATE " + table + " SET content = ? WHERE id = ?")) {
+        t0 = System.nanoTime();
+        for (int i = 1; i <= single; i++) {
+          update.setString(1, "row " + i + " edited alone");
+          update.setLong(2, i);
+          update.executeUpdate();
+        }
+        seconds[2] = (System.nanoTime() - t0) / 1e9;
+      }
+      try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + table + " VALUES (?, 'a new row')")) {
+        t0 = System.nanoTime();
+        for (int i = 1; i <= single; i++) {
+          insert.setLong(1, n + i);
+          insert.executeUpdate();
+        }
+        seconds[3] = (System.nanoTime() - t0) / 1e9;
+      }
+      s.execute("DROP TABLE " + table + (triggers ? ", " + table + "_changes, " + table + "_changes_state CASCADE" : ""));
     }
     return seconds;
   }
