@@ -7,6 +7,7 @@ import io.pgembed.commands.EmbedCommand;
 import io.pgembed.commands.QueueCommands;
 import io.pgembed.commands.RunCommand;
 import io.pgembed.commands.SearchCommand;
+import io.pgembed.commands.ServeCommand;
 import io.pgembed.options.CanaryReportOptions;
 import io.pgembed.options.DemoOptions;
 import io.pgembed.options.EmbedFileOptions;
@@ -15,6 +16,7 @@ import io.pgembed.options.EnqueueOptions;
 import io.pgembed.options.OptionSources;
 import io.pgembed.options.QueueAdminOptions;
 import io.pgembed.options.SearchOptions;
+import io.pgembed.options.ServeOptions;
 import io.pgembed.options.WorkerOptions;
 import io.pgembed.db.DatabaseUnavailableException;
 import io.pgembed.pipeline.ExitCode;
@@ -76,6 +78,9 @@ public final class Main {
           SearchCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class));
           return EXIT_OK;
         }
+        case "serve" -> {
+          return ServeCommand.run(OptionSources.parse(rest, System.getenv(), ServeOptions.class));
+        }
         case "embed" -> {
           EmbedCommand.run(OptionSources.parse(rest, System.getenv(), EmbedFileOptions.class));
           return EXIT_OK;
@@ -126,6 +131,7 @@ public final class Main {
         "  run     (default) embed the pending rows: --jdbcUrl=jdbc:postgresql://host/db --sourceTable=artifacts",
         "  demo    embedded PostgreSQL + this project's files: embed them, then search",
         "  search  --query=TEXT [--top=5] plus the run options naming the tables",
+        "  serve   [--port=8080] [--jdbcUrl=... --sourceTable=...]: embed queries over HTTP (OpenAI, TEI), search",
         "  embed   --input=IN.jsonl --output=OUT.jsonl: JSON Lines {\"id\", \"text\"} to {\"id\", \"embedding\"}",
         "  enqueue --jdbcUrl=... [--queue=embeddings] --sourceTable=... [pipeline options]: record a job",
         "  status  --jdbcUrl=...: recent jobs and the queue depth",

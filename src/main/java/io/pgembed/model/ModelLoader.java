@@ -50,6 +50,11 @@ public record ModelLoader(
     return new ModelLoader(model, "cpu", pooling, normalize, maxLength, intraOpThreads, interOpThreads, workers);
   }
 
+  /** The same model with its pooled vectors scaled to length 1 or not (another fingerprint when it differs). */
+  public ModelLoader withNormalize(boolean value) {
+    return new ModelLoader(model, device, pooling, value, maxLength, intraOpThreads, interOpThreads, workers);
+  }
+
   public ModelLoader {
     Objects.requireNonNull(model, "model");
     DeviceSpec.checkSyntax(device);

@@ -49,7 +49,7 @@ public class ChunkSearchTest {
         : ChunkingTest.document((int) i * 11, 3));
   }
 
-  private static List<SearchCommand.Hit> search(String db, String... extra) throws Exception {
+  private static List<io.pgembed.search.VectorSearch.Hit> search(String db, String... extra) throws Exception {
     String[] args = new String[extra.length + 4];
     args[0] = "--jdbcUrl=" + db;
     args[1] = "--sourceTable=docs";
@@ -69,13 +69,13 @@ public class ChunkSearchTest {
         PipelineTestSupport.runWhole(options(db, "--sourceTable=docs", "--chunking=tokens"), MODEL);
     assertEquals(RunStatus.COMPLETE, chunked.status());
 
-    List<SearchCommand.Hit> truncated = search(db);
+    List<io.pgembed.search.VectorSearch.Hit> truncated = search(db);
     assertNotEquals("without chunking the long document's vector never saw the passage", "1", truncated.get(0).id());
-    List<SearchCommand.Hit> hits = search(db, "--chunking=tokens");
+    List<io.pgembed.search.VectorSearch.Hit> hits = search(db, "--chunking=tokens");
     assertEquals("1", hits.get(0).id());
     assertThat("the excerpt is the best chunk's, holding the passage", hits.get(0).text(), containsString(
         "lighthouse keeper fed sardines"));
-    assertEquals("each document once", hits.size(), new HashSet<>(hits.stream().map(SearchCommand.Hit::id).toList())
+    assertEquals("each document once", hits.size(), new HashSet<>(hits.stream().map(io.pgembed.search.VectorSearch.Hit::id).toList())
         .size());
   }
 
@@ -89,10 +89,10 @@ public class ChunkSearchTest {
     assertEquals("vector(384)", io.pgembed.PipelineTestSupport.firstValue(db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         + " WHERE attrelid = 'docs_chunks'::regclass AND attname = 'embedding'"));
     assertEquals(Long.toString(run.metrics().chunks()), io.pgembed.PipelineTestSupport.firstValue(db, "SELECT count(*) FROM docs_chunks"));
-    List<SearchCommand.Hit> hits = search(db, "--chunking=tokens");
+    List<io.pgembed.search.VectorSearch.Hit> hits = search(db, "--chunking=tokens");
     assertEquals("1", hits.get(0).id());
     assertThat(hits.get(0).text(), containsString("lighthouse keeper fed sardines"));
     assertEquals(5, hits.size());
-    assertEquals(5, new HashSet<>(hits.stream().map(SearchCommand.Hit::id).toList()).size());
+    assertEquals(5, new HashSet<>(hits.stream().map(io.pgembed.search.VectorSearch.Hit::id).toList()).size());
   }
 }

@@ -131,7 +131,7 @@ public class PgVectorTest {
     SearchOptions s = OptionSources.parse(new String[] {"--jdbcUrl=" + db, "--sourceTable=docs", "--top=3",
         "--query=a Python package that tells whether a file path matches patterns like the ones in .gitignore"},
         Map.of(), SearchOptions.class);
-    List<SearchCommand.Hit> hits =
+    List<io.pgembed.search.VectorSearch.Hit> hits =
         SearchCommand.run(s, TestModels.bundled(), TestModels.bundled().newPredictor());
     assertEquals(3, hits.size()); // through the index, with the 1,850 other rows in it
     assertEquals(GITIGNORE, hits.get(0).text());
