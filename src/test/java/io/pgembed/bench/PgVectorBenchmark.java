@@ -87,7 +87,7 @@ public final class PgVectorBenchmark {
         scanMs += (System.nanoTime() - t0) / 1e6;
       }
       long t0 = System.nanoTime();
-      List<SearchCommand.Hit> indexed = SearchCommand.search(options(url, "src_vector_embeddings"), query, FP);
+      List<io.pgembed.search.VectorSearch.Hit> indexed = SearchCommand.search(options(url, "src_vector_embeddings"), query, FP);
       indexMs += (System.nanoTime() - t0) / 1e6;
       t0 = System.nanoTime();
       List<String> exact = exactTop10(db, query);

@@ -75,7 +75,7 @@ public class SourceQueryAndSearchTest {
             },
             Map.of(),
             SearchOptions.class);
-    List<SearchCommand.Hit> hits = SearchCommand.run(s, TestModels.bundled(), TestModels.bundled().newPredictor());
+    List<io.pgembed.search.VectorSearch.Hit> hits = SearchCommand.run(s, TestModels.bundled(), TestModels.bundled().newPredictor());
     assertEquals(3, hits.size());
     assertEquals("17", hits.get(0).id());
     assertThat(hits.get(0).score(), greaterThanOrEqualTo(0.9999));
