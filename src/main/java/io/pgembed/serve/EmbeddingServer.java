@@ -44,6 +44,8 @@ public final class EmbeddingServer implements AutoCloseable {
   private final ServeMetrics metrics = new ServeMetrics();
   private final CompletableFuture<ServeRoutes> routes = new CompletableFuture<>();
   private volatile boolean draining;
+  /** Requests being answered (health and metrics aside): a stop waits for them. */
+  private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
   private interface Route {
     Object answer(ServeRoutes r, byte[] body) throws Exception;
@@ -115,10 +117,15 @@ public final class EmbeddingServer implements AutoCloseable {
     long t0 = System.nanoTime();
     int status = 500;
     String label = path;
+    inFlight.incrementAndGet();
     try {
       try {
-        if (!path.equals("other") && !ex.getRequestURI().getPath().equals(path)) {
-          throw new ApiError(404, "not_found", null, "no such route: " + ex.getRequestURI().getPath());
+        if (path.equals("other")) {
+          route.answer(null, null); // throws the 404
+        }
+        if (!ex.getRequestURI().getPath().equals(path)) {
+          throw new ApiError(404, "not_found", null, "no such route: " + ex.getRequestMethod() + " "
+              + ex.getRequestURI().getPath());
         }
         if (!ex.getRequestMethod().equals(method)) {
           ex.getResponseHeaders().set("Allow", method);
@@ -161,6 +168,7 @@ public final class EmbeddingServer implements AutoCloseable {
     } finally {
       metrics.request(label, status, System.nanoTime() - t0);
       ex.close();
+      inFlight.decrementAndGet();
     }
   }
 
@@ -232,13 +240,17 @@ public final class EmbeddingServer implements AutoCloseable {
   }
 
   /**
-   * Stops: /health says draining, new requests get 503, the listener closes once the requests in flight are
-   * answered (at most --drainSeconds), then the model threads finish and the model is released.
+   * Stops: /health says draining (503) and new requests get 503 while the requests in flight are answered (at most
+   * --drainSeconds), then the listener closes, the model threads finish and the model is released.
    */
   @Override
   public void close() throws InterruptedException {
     draining = true;
-    server.stop(settings.drainSeconds());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.drainSeconds());
+    while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+      TimeUnit.MILLISECONDS.sleep(10); // the interval between looks at the requests in flight
+    }
+    server.stop(0);
     threads.shutdown();
     threads.awaitTermination(settings.drainSeconds(), TimeUnit.SECONDS);
     if (routes.isDone() && !routes.isCompletedExceptionally()) {
