@@ -84,10 +84,10 @@ public final class ServeCommand {
   /** Runs until SIGTERM or SIGINT, then stops gracefully; returns the exit code (0). */
   public static int run(ServeOptions o) throws Exception {
     CountDownLatch stop = new CountDownLatch(1);
-    for (String signal : new String[] {"TERM", "INT"}) {
-      sun.misc.Signal.handle(new sun.misc.Signal(signal), sig -> stop.countDown());
-    }
     try (EmbeddingServer server = start(o, ModelOptions.loaderOf(o))) {
+      for (String signal : new String[] {"TERM", "INT"}) {
+        sun.misc.Signal.handle(new sun.misc.Signal(signal), sig -> stop.countDown());
+      }
       System.out.println("serve: listening on http://" + o.getBind() + ":" + server.port() + " (loading the model)");
       server.awaitModel();
       System.out.println("serve: ready on http://" + o.getBind() + ":" + server.port());
