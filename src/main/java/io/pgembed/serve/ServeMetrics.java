@@ -61,6 +61,16 @@ public final class ServeMetrics {
     busyNanos.addAndGet(nanos);
   }
 
+  /** Forward passes run so far. */
+  public long forwardPassCount() {
+    return passes.sum();
+  }
+
+  /** Inputs embedded so far. */
+  public long inputCount() {
+    return inputs.sum();
+  }
+
   /** Inputs per forward pass so far (0 before the first). */
   public double meanBatchSize() {
     long p = passes.sum();
