@@ -79,7 +79,9 @@ public final class Main {
           return EXIT_OK;
         }
         case "serve" -> {
-          return ServeCommand.run(OptionSources.parse(rest, System.getenv(), ServeOptions.class));
+          boolean workersGiven = System.getenv("EMBEDDING_WORKERS") != null
+              || java.util.Arrays.stream(rest).anyMatch(a -> a.startsWith("--workers") || a.startsWith("--profile"));
+          return ServeCommand.run(OptionSources.parse(rest, System.getenv(), ServeOptions.class), workersGiven);
         }
         case "embed" -> {
           EmbedCommand.run(OptionSources.parse(rest, System.getenv(), EmbedFileOptions.class));

@@ -62,6 +62,16 @@ public final class ServeCommand {
     }
   }
 
+  /** Two model threads on a CPU of two or more cores, unless --workers was given (see {@link #run}). */
+  public static void defaultWorkers(ServeOptions o, boolean workersGiven) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (!workersGiven && cores >= 2 && !io.pgembed.model.DeviceSpec.resolve(o.getDevice()).isGpu()) {
+      o.setWorkers(2);
+      LOG.info("serve: two model threads on the CPU (--workers=2, the default of serve on {} cores); --workers=1 gives"
+          + " a lone request the lowest latency", cores);
+    }
+  }
+
   /** Starts the server with {@code spec} ({@code o}'s database and tables: only with --jdbcUrl). */
   public static EmbeddingServer start(ServeOptions o, ModelSpec spec) throws Exception {
     Database database = null;
@@ -81,8 +91,14 @@ public final class ServeCommand {
     return EmbeddingServer.start(s, spec, database, names);
   }
 
-  /** Runs until SIGTERM or SIGINT, then stops gracefully; returns the exit code (0). */
-  public static int run(ServeOptions o) throws Exception {
+  /**
+   * Runs until SIGTERM or SIGINT, then stops gracefully; returns the exit code (0). {@code workersGiven}: whether
+   * --workers came from the command line, the environment or a profile; if not, a CPU with two or more cores gets two
+   * model threads of cores/2 libtorch threads each (measured on 2 cores at 64 clients: 506 requests/s, 0.84 of the
+   * embed command, against 431 and 0.74 with one; one client's p50 14.0 ms against 9.0 ms).
+   */
+  public static int run(ServeOptions o, boolean workersGiven) throws Exception {
+    defaultWorkers(o, workersGiven);
     CountDownLatch stop = new CountDownLatch(1);
     try (EmbeddingServer server = start(o, ModelOptions.loaderOf(o))) {
       for (String signal : new String[] {"TERM", "INT"}) {

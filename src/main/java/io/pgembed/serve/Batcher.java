@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Dynamic batching: the inputs of concurrent requests wait in one bounded queue, and each model thread takes what
- * is there (up to {@code collectTokens} tokens) into length-sorted forward passes of at most {@code batchSize} texts
- * and {@code maxBatchTokens} token slots, as the job batches. While requests are still arriving (read, not yet
+ * is there, up to {@code batchSize} inputs (and {@link #COLLECT_TOKENS} tokens), into length-sorted forward passes
+ * of at most {@code maxBatchTokens} token slots, as the job batches. While requests are still arriving (read, not yet
  * queued) it waits up to {@code maxWaitMs} for their company; a lone request never waits. A request's inputs are
  * queued all or none: a full queue refuses the request ({@link #submit} returns null), never part of it.
  *
@@ -34,6 +34,8 @@ public final class Batcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Batcher.class);
   /** Tokens one model thread takes from the queue at once (TEI's default max_batch_tokens). */
   static final int COLLECT_TOKENS = 16_384;
+  /** Whole forward passes one model thread takes from a deep queue at once, sorted by length together. */
+  static final int PASSES_PER_TAKE = 4;
 
   private record Item(Tokenized tokens, CompletableFuture<float[]> out) {}
 
@@ -122,13 +124,32 @@ public final class Batcher implements AutoCloseable {
     }
   }
 
-  /** {@code first} and what else is queued, up to {@link #COLLECT_TOKENS}; waits briefly while requests arrive. */
+  /**
+   * {@code first} and what else is queued. A queue deeper than one forward pass ({@code batchSize}) is taken in
+   * whole passes, up to {@link #PASSES_PER_TAKE} of them, length-sorted together (less padding), never a full pass
+   * and a small remainder (measured at 64 clients: 22.8 inputs per pass when everything queued was taken, 31.7 in
+   * whole passes). A shallower queue is taken whole, after waiting up to {@code maxWaitMs} for company while
+   * requests are arriving. At most {@link #COLLECT_TOKENS} tokens either way.
+   */
   private List<Item> collect(Item first) throws InterruptedException {
     List<Item> batch = new ArrayList<>();
     batch.add(first);
     long tokens = first.tokens().length();
+    int queued = queue.size() + 1;
+    if (queued >= batchSize) {
+      int take = Math.min(queued / batchSize, PASSES_PER_TAKE) * batchSize;
+      while (batch.size() < take && tokens < COLLECT_TOKENS) {
+        Item next = queue.poll();
+        if (next == null) {
+          break; // another model thread took it
+        }
+        batch.add(next);
+        tokens += next.tokens().length();
+      }
+      return batch;
+    }
     long deadline = System.nanoTime() + maxWaitNanos;
-    while (tokens < COLLECT_TOKENS) {
+    while (tokens < COLLECT_TOKENS && batch.size() < batchSize) {
       Item next = queue.poll();
       if (next == null) {
         long left = deadline - System.nanoTime();

@@ -34,6 +34,15 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddingServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EmbeddingServer.class);
 
+  static {
+    // The JDK's server writes a response's headers and its body apart; with Nagle's algorithm on, the body waited
+    // for the client's delayed ACK of the headers: 40 ms more per request on Linux (measured: p50 63 ms, of which
+    // 18 ms in the handler). Read once, when the JVM's first HttpServer starts (runners/direct-jvm.args sets it too).
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   /** Where to listen, the limits, and the key ({@code apiKey} null: none asked for). */
   public record Settings(String bind, int port, byte[] apiKey, int maxInputs, int maxBodyBytes, int maxQueuedInputs,
       int maxWaitMs, int httpThreads, int batchSize, int maxBatchTokens, int drainSeconds) {}

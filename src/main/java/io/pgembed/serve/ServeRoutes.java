@@ -118,7 +118,8 @@ final class ServeRoutes implements AutoCloseable {
     out.put("pooling", m.fingerprint().pooling().toString().toLowerCase());
     out.put("normalize", m.fingerprint().normalize());
     out.put("max_input_length", m.tokenizer().maxLength());
-    out.put("max_batch_tokens", Batcher.COLLECT_TOKENS);
+    out.put("max_batch_tokens", settings.maxBatchTokens() > 0 ? settings.maxBatchTokens() : Batcher.COLLECT_TOKENS);
+    out.put("max_batch_requests", settings.batchSize());
     out.put("max_client_batch_size", settings.maxInputs());
     out.put("max_concurrent_requests", settings.httpThreads());
     out.put("search", names == null ? null : names.target().toString());

@@ -27,11 +27,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code serve} under closed-loop clients on the loopback, against the {@code embed} command on the same texts, in
- * one JVM: {@code runners/bench-serve.sh [--clients=1,4,16,64] [--seconds=15] [--texts=4000]}. Each client sends one
+ * one JVM: {@code runners/bench-serve.sh [--clients=1,4,16,64] [--seconds=15] [--texts=4000] [serve's options]}. Each client sends one
  * short query per request ({@code POST /v1/embeddings}, base64 as the official clients ask) and the next when it
- * is answered, for {@code seconds} per level (at most 200,000 requests); printed per level: requests/s, latency
+ * is answered, for {@code seconds} per level (at most 200,000 requests), on a keep-alive connection of its own
+ * ({@link LoadClient}: a load generator as light as can be, so that the two cores go to the server, not to the
+ * clients; the tests call serve with the official OpenAI client); printed per level: requests/s, latency
  * p50/p95/p99, mean inputs per forward pass; at the largest level also {@code GET /health}'s p99, asked every 20 ms
- * while the server is saturated; and the largest level's requests/s over {@code embed}'s texts/s.
+ * while the server is saturated. {@code --mode=embed} measures the {@code embed} command on the same texts instead
+ * (bench-serve.sh runs it before and after, each in a JVM of its own, and prints the ratio).
  */
 public final class ServeBenchmark {
   private ServeBenchmark() {}
@@ -47,12 +50,25 @@ public final class ServeBenchmark {
     for (int i = 0; i < n; i++) {
       queries.add("how do I handle " + topics[i % topics.length] + " in project " + i);
     }
-    ModelLoader spec = ModelLoader.builder().device("cpu").build();
+    // Any other --option is serve's (and the model spec's, for embed too): --intraOpThreads=1, --maxWaitMs=5, ...
+    List<String> serveArgs = new ArrayList<>(List.of("--port=0", "--device=cpu"));
+    for (String a : args) {
+      if (!a.startsWith("--clients=") && !a.startsWith("--seconds=") && !a.startsWith("--texts=")
+          && !a.startsWith("--mode=")) {
+        serveArgs.add(a);
+      }
+    }
+    ServeOptions o = OptionSources.parse(serveArgs.toArray(new String[0]), Map.of(), ServeOptions.class);
+    ServeCommand.defaultWorkers(o, serveArgs.stream().anyMatch(a -> a.startsWith("--workers")));
+    ModelLoader spec = io.pgembed.options.ModelOptions.loaderOf(o);
+    if (stringArg(args, "mode", "serve").equals("embed")) {
+      // In a JVM of its own (libtorch's thread teams of one process slowed the other's forward passes), with the
+      // embed command's defaults: serve's options do not make the baseline slower.
+      System.out.printf("embed command: %d short queries, %.1f texts/s%n", n,
+          embedBaseline(ModelLoader.builder().device("cpu").build(), queries));
+      return;
+    }
 
-    double embedRate = embedBaseline(spec, queries);
-    System.out.printf("embed command: %d short queries, %.1f texts/s%n", n, embedRate);
-
-    ServeOptions o = OptionSources.parse(new String[] {"--port=0", "--device=cpu"}, Map.of(), ServeOptions.class);
     double last = 0;
     try (EmbeddingServer server = ServeCommand.start(o, spec)) {
       server.awaitModel();
@@ -64,8 +80,7 @@ public final class ServeBenchmark {
         last = level(http, embeddings, health, queries, levels[i], seconds, server, i == levels.length - 1);
       }
     }
-    System.out.printf("serve at %d clients over embed: %.2f (requests of one query each, per second, over texts/s)%n",
-        levels[levels.length - 1], last / embedRate);
+    System.out.printf("serve at %d clients: %.1f requests/s%n", levels[levels.length - 1], last);
   }
 
   private static String stringArg(String[] args, String name, String fallback) {
@@ -103,6 +118,7 @@ public final class ServeBenchmark {
     ExecutorService pool = Executors.newFixedThreadPool(clients + 1);
     AtomicBoolean stop = new AtomicBoolean();
     AtomicInteger next = new AtomicInteger();
+    double[] server0 = serverSide(server);
     long passes0 = server.metrics().forwardPassCount();
     long inputs0 = server.metrics().inputCount();
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -111,16 +127,14 @@ public final class ServeBenchmark {
     for (int c = 0; c < clients; c++) {
       results.add(pool.submit(() -> {
         List<Long> latencies = new ArrayList<>();
-        while (System.nanoTime() < end && next.get() < 200_000) {
-          String q = queries.get(next.getAndIncrement() % queries.size());
-          HttpRequest r = HttpRequest.newBuilder(embeddings).POST(HttpRequest.BodyPublishers.ofString(
-              "{\"model\":\"all-minilm-l6-v2\",\"encoding_format\":\"base64\",\"input\":\"" + q + "\"}")).build();
-          long s = System.nanoTime();
-          HttpResponse<String> a = http.send(r, HttpResponse.BodyHandlers.ofString());
-          if (a.statusCode() != 200) {
-            throw new IllegalStateException(a.statusCode() + " " + a.body());
+        try (LoadClient client = new LoadClient(embeddings.getPort())) {
+          while (System.nanoTime() < end && next.get() < 200_000) {
+            String q = queries.get(next.getAndIncrement() % queries.size());
+            long s = System.nanoTime();
+            client.post("/v1/embeddings", "{\"model\":\"all-minilm-l6-v2\",\"encoding_format\":\"base64\","
+                + "\"input\":\"" + q + "\"}");
+            latencies.add(System.nanoTime() - s);
           }
-          latencies.add(System.nanoTime() - s);
         }
         return latencies;
       }));
@@ -145,13 +159,29 @@ public final class ServeBenchmark {
     double rate = all.size() / wall;
     long passes = server.metrics().forwardPassCount() - passes0;
     double batch = passes == 0 ? 0 : (double) (server.metrics().inputCount() - inputs0) / passes;
+    double[] server1 = serverSide(server);
+    double serverMs = (server1[0] - server0[0]) / Math.max(1, server1[1] - server0[1]) * 1000;
     if (print || clients > 0) {
       System.out.printf("%3d clients: %,d requests in %.1f s, %.1f requests/s, latency p50 %.1f ms, p95 %.1f ms, p99"
-          + " %.1f ms, mean %.1f inputs per forward pass%s%n", clients, all.size(), wall, rate, pct(all, 50),
-          pct(all, 95), pct(all, 99), batch, print ? String.format(", /health p99 %.1f ms (%d checks)",
+          + " %.1f ms (in the server: mean %.1f ms), mean %.1f inputs per forward pass%s%n", clients, all.size(), wall,
+          rate, pct(all, 50), pct(all, 95), pct(all, 99), serverMs, batch, print ? String.format(", /health p99 %.1f ms (%d checks)",
               pct(healthLatencies, 99), healthLatencies.size()) : "");
     }
     return rate;
+  }
+
+  /** The server's own sum of /v1/embeddings request seconds, and their count, from its /metrics. */
+  private static double[] serverSide(EmbeddingServer server) {
+    double sum = 0;
+    double count = 0;
+    for (String line : server.metrics().render().split("\n")) {
+      if (line.startsWith("pgembed_serve_request_duration_seconds_sum{route=\"/v1/embeddings\"}")) {
+        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith("pgembed_serve_request_duration_seconds_count{route=\"/v1/embeddings\"}")) {
+        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return new double[] {sum, count};
   }
 
   private static double pct(List<Long> nanos, int p) {
