@@ -4,8 +4,11 @@ import io.pgembed.model.EmbeddingModel;
 import io.pgembed.model.EmbeddingPredictor;
 import io.pgembed.options.DatabaseOptions;
 import io.pgembed.options.ModelOptions;
+import io.pgembed.db.TextSearchSql;
+import io.pgembed.options.QueryOptions;
 import io.pgembed.options.SearchOptions;
 import io.pgembed.options.TableOptions;
+import io.pgembed.search.SearchMode;
 import io.pgembed.search.VectorSearch;
 import io.pgembed.search.VectorSearch.Hit;
 import java.sql.SQLException;
@@ -14,7 +17,8 @@ import java.util.List;
 /**
  * {@code search --query=... --top=K}: embeds the query with the same model and prints the K stored rows nearest by
  * cosine, with their similarity and the start of their text. Only vectors of the current model fingerprint are
- * compared ({@link VectorSearch}).
+ * compared ({@link VectorSearch}). {@code --mode=hybrid} fuses them with PostgreSQL's full-text ranking by reciprocal
+ * rank; the score printed is then the fused one.
  */
 public final class SearchCommand {
   private SearchCommand() {}
@@ -31,7 +35,11 @@ public final class SearchCommand {
     if (o.getQuery() == null || o.getQuery().isBlank()) {
       throw new BadInputException("--query is required, e.g. --query=\"how are passwords handled\"");
     }
-    List<Hit> hits = search(o, p.embedTexts(List.of(o.getQuery()))[0], model.fingerprint().toString());
+    float[] vector = p.embedTexts(List.of(o.getQuery()))[0];
+    List<Hit> hits = o.getMode() == SearchMode.HYBRID
+        ? VectorSearch.hybrid(DatabaseOptions.database(o), TableOptions.tableNames(o), o.getTextSearchConfig(), vector,
+            o.getQuery(), model.fingerprint().toString(), fusion(o))
+        : search(o, vector, model.fingerprint().toString());
     print(o.getQuery(), hits, Hit::id);
     return hits;
   }
@@ -43,6 +51,18 @@ public final class SearchCommand {
       Hit h = hits.get(i);
       System.out.printf("%2d. %.4f  %s  %s%n", i + 1, h.score(), name.apply(h), snippet(h.text()));
     }
+  }
+
+  /** Hybrid search's fusion settings from the options. */
+  public static TextSearchSql.Fusion fusion(QueryOptions o) {
+    if (o.getTop() < 1 || o.getHybridCandidates() < 1 || o.getRrfK() < 0 || o.getVectorWeight() < 0
+        || o.getTextWeight() < 0) {
+      throw new BadInputException("--top and --hybridCandidates must be >= 1, --rrfK, --vectorWeight and --textWeight"
+          + " >= 0, but were " + o.getTop() + ", " + o.getHybridCandidates() + ", " + o.getRrfK() + ", "
+          + o.getVectorWeight() + " and " + o.getTextWeight());
+    }
+    return new TextSearchSql.Fusion(o.getTop(), o.getHybridCandidates(), o.getRrfK(), o.getVectorWeight(),
+        o.getTextWeight());
   }
 
   /** Searches with a query vector already computed by the same model, without printing: the top hits, best first. */

@@ -53,7 +53,7 @@ public final class ServeCommand {
     }
     return new EmbeddingServer.Settings(o.getBind(), o.getPort(), key, o.getMaxInputs(), o.getMaxBodyBytes(),
         o.getMaxQueuedInputs(), o.getMaxWaitMs(), o.getHttpThreads(), o.getBatchSize(), o.getMaxBatchTokens(),
-        o.getDrainSeconds());
+        o.getDrainSeconds(), o.getTextSearchConfig());
   }
 
   private static void positive(String name, Integer v) {

@@ -61,6 +61,21 @@ public interface TableOptions extends PipelineOptions {
 
   void setHnswIndex(Boolean value);
 
+  @Description("The text search configuration of hybrid search's full-text side and of --textSearchIndex (english,"
+      + " simple, german, ...: SELECT cfgname FROM pg_ts_config).")
+  @Default.String("english")
+  String getTextSearchConfig();
+
+  void setTextSearchConfig(String value);
+
+  @Description("Before the run, create a GIN index on the source's to_tsvector(--textSearchConfig, text column) when"
+      + " it has none, so that hybrid search's full-text side is an index scan. The table's owner may; another role"
+      + " is refused with the statement for its owner to run.")
+  @Default.Boolean(false)
+  Boolean getTextSearchIndex();
+
+  void setTextSearchIndex(Boolean value);
+
   @Description(
       "none (the default: one vector per row, texts truncated at the model's limit) or tokens: long texts cut into"
           + " token-exact chunks with overlap, one vector per chunk, in <sourceTable>_chunks unless --targetTable.")

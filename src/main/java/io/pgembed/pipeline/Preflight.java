@@ -6,6 +6,8 @@ import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Pruning;
+import io.pgembed.db.TextSearchSql;
+import io.pgembed.search.TextSearchIndex;
 import io.pgembed.capture.ChangeCapture;
 import io.pgembed.capture.ChangeLog;
 import io.pgembed.capture.LogDrain;
@@ -101,8 +103,13 @@ public final class Preflight {
             + "." + tables.names().embeddingColumn() + " is real[]: use --vectorType=vector for a new target");
       }
       boolean installLog = changeLog != null && LogDrain.checkInstallable(c, changeLog);
+      TextSearchSql fts = o.getTextSearchIndex() ? new TextSearchSql(tables.names(), o.getTextSearchConfig()) : null;
+      boolean createTextIndex = fts != null && TextSearchIndex.check(c, fts);
       // Checked: from here on the run changes the database.
       Layout layout = plan.create(c);
+      if (createTextIndex) {
+        TextSearchIndex.create(c, fts);
+      }
       String fingerprint = model.fingerprint().toString();
       if (installLog) {
         LogDrain.install(c, changeLog, layout);

@@ -5,6 +5,7 @@ import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.SearchQueries;
 import io.pgembed.db.TableNames;
+import io.pgembed.db.TextSearchSql;
 import io.pgembed.db.VectorType;
 import io.pgembed.model.Cosine;
 import java.sql.Connection;
@@ -45,6 +46,112 @@ public final class VectorSearch {
           ? nearest(c, queries, type, query, fingerprint, top)
           : scan(c, queries, query, fingerprint, top);
     }
+  }
+
+  /**
+   * Hybrid: the {@code f.top()} best of the vectors' and the full-text ranking's lists fused by reciprocal rank,
+   * best first; a hit's score is its fused score. On pgvector one statement ({@link TextSearchSql#hybridQuery});
+   * on real[] the vectors are scanned here and fused with the full-text list the same way. Without the full-text
+   * index it still answers (PostgreSQL reads the whole source) and warns with the statement that creates it.
+   */
+  public static List<Hit> hybrid(Database db, TableNames names, String config, float[] query, String text,
+      String fingerprint, TextSearchSql.Fusion f) throws SQLException {
+    if (f.top() < 1 || f.candidates() < 1 || f.k() < 0) {
+      throw new IllegalArgumentException("--top and --hybridCandidates must be >= 1 and --rrfK >= 0, but were "
+          + f.top() + ", " + f.candidates() + " and " + f.k());
+    }
+    TextSearchSql fts = new TextSearchSql(names, config);
+    try (Connection c = db.connectReadOnly()) {
+      warnWithoutIndex(c, fts);
+      VectorType type = EmbeddingSchema.targetVectorType(c, names);
+      boolean chunks = names.shape() == io.pgembed.db.TargetShape.CHUNKS;
+      if (type.pgvector()) {
+        List<Hit> hits = new ArrayList<>();
+        c.setAutoCommit(false);
+        try {
+          if (iterativeScans(c)) {
+            try (Statement s = c.createStatement()) {
+              s.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)");
+            }
+          }
+          try (PreparedStatement ps = c.prepareStatement(fts.hybridQuery(fingerprint, type, f, chunks))) {
+            ps.setObject(1, query);
+            ps.setString(2, text);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                hits.add(new Hit(rs.getString(1), rs.getDouble(2), rs.getString(3)));
+              }
+            }
+          }
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          c.rollback();
+          throw e;
+        }
+        return hits;
+      }
+      List<Hit> vector = scan(c, new SearchQueries(names), query, fingerprint, f.candidates());
+      java.util.Map<String, Double> score = new java.util.LinkedHashMap<>();
+      java.util.Map<String, String> excerpt = new java.util.HashMap<>();
+      for (int i = 0; i < vector.size(); i++) {
+        score.merge(vector.get(i).id(), f.vectorWeight() / (f.k() + i + 1), Double::sum);
+        excerpt.put(vector.get(i).id(), vector.get(i).text());
+      }
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement(fts.textQuery(f.candidates()))) {
+        ps.setString(1, text);
+        try (ResultSet rs = ps.executeQuery()) {
+          for (int rank = 1; rs.next(); rank++) {
+            score.merge(rs.getString(1), f.textWeight() / (f.k() + rank), Double::sum);
+          }
+        }
+      }
+      List<Hit> fused = new ArrayList<>();
+      for (var e : score.entrySet()) {
+        fused.add(new Hit(e.getKey(), e.getValue(), excerpt.get(e.getKey())));
+      }
+      fused.sort(Comparator.comparingDouble(Hit::score).reversed().thenComparing(Hit::id));
+      List<Hit> out = new ArrayList<>(fused.subList(0, Math.min(f.top(), fused.size())));
+      fillTexts(c, names, out);
+      c.commit();
+      return out;
+    }
+  }
+
+  private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private static void warnWithoutIndex(Connection c, TextSearchSql fts) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(fts.indexExistsQuery())) {
+      ps.setString(1, fts.names().source().regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        if (!rs.getBoolean(1) && WARNED.add(fts.names().source() + " " + fts.config())) {
+          org.slf4j.LoggerFactory.getLogger(VectorSearch.class).warn("Hybrid search reads the whole of {}: it has no"
+              + " full-text index. Run it once with --textSearchIndex=true, or have its owner run: {}",
+              fts.names().source(), fts.createIndexStatement());
+        }
+      }
+    }
+  }
+
+  /** The start of the text of hits found by the full-text side only (real[] targets). */
+  private static void fillTexts(Connection c, TableNames names, List<Hit> hits) throws SQLException {
+    List<String> missing = hits.stream().filter(h -> h.text() == null).map(Hit::id).toList();
+    if (missing.isEmpty()) {
+      return;
+    }
+    java.util.Map<String, String> texts = new java.util.HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT s." + names.idColumn().quoted() + "::text, left(s."
+        + names.textColumn().quoted() + "::text, 500) FROM " + names.source().quoted() + " s WHERE s."
+        + names.idColumn().quoted() + "::text = ANY(?)")) {
+      ps.setArray(1, c.createArrayOf("text", missing.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          texts.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    hits.replaceAll(h -> h.text() != null ? h : new Hit(h.id(), h.score(), texts.get(h.id())));
   }
 
   /**

@@ -43,9 +43,12 @@ public final class EmbeddingServer implements AutoCloseable {
     }
   }
 
-  /** Where to listen, the limits, and the key ({@code apiKey} null: none asked for). */
+  /**
+   * Where to listen, the limits, the key ({@code apiKey} null: none asked for), and hybrid search's text search
+   * configuration.
+   */
   public record Settings(String bind, int port, byte[] apiKey, int maxInputs, int maxBodyBytes, int maxQueuedInputs,
-      int maxWaitMs, int httpThreads, int batchSize, int maxBatchTokens, int drainSeconds) {}
+      int maxWaitMs, int httpThreads, int batchSize, int maxBatchTokens, int drainSeconds, String textSearchConfig) {}
 
   private final Settings settings;
   private final HttpServer server;

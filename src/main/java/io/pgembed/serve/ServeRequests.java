@@ -21,8 +21,8 @@ final class ServeRequests {
   /** TEI's {@code POST /embed}. */
   record Tei(List<String> inputs, boolean truncate, boolean normalize) {}
 
-  /** {@code POST /search}. */
-  record Search(String query, int top) {}
+  /** {@code POST /search}: the query, and hybrid search's mode and fusion (vector mode ignores the latter). */
+  record Search(String query, io.pgembed.search.SearchMode mode, io.pgembed.db.TextSearchSql.Fusion fusion) {}
 
   static OpenAi openAi(byte[] body, int maxInputs) {
     JsonNode n = object(body);
@@ -66,7 +66,41 @@ final class ServeRequests {
       }
       top = t.asInt();
     }
-    return new Search(q.asText(), top);
+    io.pgembed.search.SearchMode mode = io.pgembed.search.SearchMode.VECTOR;
+    JsonNode m = n.get("mode");
+    if (m != null && !m.isNull()) {
+      try {
+        mode = io.pgembed.search.SearchMode.parse(m.isTextual() ? m.asText() : m.toString());
+      } catch (IllegalArgumentException e) {
+        throw ApiError.badRequest("mode", "mode must be \"vector\" or \"hybrid\", but was " + m);
+      }
+    }
+    int k = integer(n, "rrf_k", 60, 0, 100_000);
+    int candidates = integer(n, "candidates", 50, 1, 1000);
+    return new Search(q.asText(), mode, new io.pgembed.db.TextSearchSql.Fusion(top, candidates, k,
+        weight(n, "vector_weight"), weight(n, "text_weight")));
+  }
+
+  private static int integer(JsonNode n, String field, int fallback, int min, int max) {
+    JsonNode v = n.get(field);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isInt() || v.asInt() < min || v.asInt() > max) {
+      throw ApiError.badRequest(field, field + " must be an integer from " + min + " to " + max + ", but was " + v);
+    }
+    return v.asInt();
+  }
+
+  private static double weight(JsonNode n, String field) {
+    JsonNode v = n.get(field);
+    if (v == null || v.isNull()) {
+      return 1.0;
+    }
+    if (!v.isNumber() || v.asDouble() < 0) {
+      throw ApiError.badRequest(field, field + " must be a number >= 0, but was " + v);
+    }
+    return v.asDouble();
   }
 
   private static JsonNode object(byte[] body) {

@@ -134,7 +134,9 @@ final class ServeRoutes implements AutoCloseable {
     }
     ServeRequests.Search r = ServeRequests.search(body);
     float[] query = embed(batcher, List.of(r.query()), true).vectors()[0];
-    List<VectorSearch.Hit> hits = VectorSearch.search(database, names, query, fingerprint, r.top());
+    List<VectorSearch.Hit> hits = r.mode() == io.pgembed.search.SearchMode.HYBRID
+        ? VectorSearch.hybrid(database, names, settings.textSearchConfig(), query, r.query(), fingerprint, r.fusion())
+        : VectorSearch.search(database, names, query, fingerprint, r.fusion().top());
     if (hits.isEmpty()) {
       List<String> held = VectorSearch.fingerprintsHeld(database, names, 5);
       if (!held.contains(fingerprint)) {
@@ -147,11 +149,11 @@ final class ServeRoutes implements AutoCloseable {
     for (VectorSearch.Hit h : hits) {
       Map<String, Object> hit = new LinkedHashMap<>();
       hit.put("id", h.id());
-      hit.put("similarity", h.score());
+      hit.put(r.mode() == io.pgembed.search.SearchMode.HYBRID ? "score" : "similarity", h.score());
       hit.put("text", h.text());
       out.add(hit);
     }
-    return Map.of("model", fingerprint, "hits", out);
+    return Map.of("model", fingerprint, "mode", r.mode().label(), "hits", out);
   }
 
   /** Vectors in input order, and the tokens the model read. */
