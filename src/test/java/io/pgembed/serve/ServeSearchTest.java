@@ -54,6 +54,13 @@ public class ServeSearchTest {
       assertEquals(Long.toString(gitignore), hits.get(0).get("id").asText());
       assertEquals(GITIGNORE, hits.get(0).get("text").asText());
       assertTrue(hits.get(0).get("similarity").asDouble() >= hits.get(1).get("similarity").asDouble());
+      JsonNode hybrid = JSON.readTree(post(server, "/search", "{\"query\": \"gitignore pattern matching\", \"top\": 3,"
+          + " \"mode\": \"hybrid\", \"rrf_k\": 60}").body());
+      assertEquals("hybrid", hybrid.get("mode").asText());
+      assertEquals(Long.toString(gitignore), hybrid.get("hits").get(0).get("id").asText());
+      assertEquals("first in both lists", 2.0 / 61, hybrid.get("hits").get(0).get("score").asDouble(), 1e-9);
+      assertThat(post(server, "/search", "{\"query\": \"x\", \"mode\": \"fuzzy\"}").body(),
+          containsString("mode must be \\\"vector\\\" or \\\"hybrid\\\", but was \\\"fuzzy\\\""));
       assertEquals(400, post(server, "/search", "{\"query\": \"\"}").statusCode());
       assertThat(post(server, "/search", "{\"query\": \"x\", \"top\": 0}").body(),
           containsString("top must be an integer from 1 to 1000, but was 0"));
