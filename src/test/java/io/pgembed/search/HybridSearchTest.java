@@ -114,6 +114,35 @@ public class HybridSearchTest {
     assertThat(plan, containsString("Index Scan using docs_embeddings_embedding_idx"));
     assertThat(plan, not(containsString("Seq Scan on docs_embeddings")));
     assertEquals(code, search(db, names, run.model(), "QX4471", true).get(0).id());
+    assertEquals("the README's SQL for applications gives the same first hit", code, readmeSql(db, run.model(), "QX4471"));
+  }
+
+  /** The hybrid SQL the README shows an application, run on docs: its first hit's id. */
+  private static String readmeSql(String db, String fingerprint, String text) throws Exception {
+    String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+    int section = readme.indexOf("## Hybrid search");
+    int start = readme.indexOf("```sql\n", section) + 7;
+    String sql = readme.substring(start, readme.indexOf("```", start)).replace("artifacts_embeddings", "docs_embeddings")
+        .replace("artifacts", "docs");
+    List<Object> params = new ArrayList<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$([123])").matcher(sql);
+    while (m.find()) {
+      params.add(switch (m.group(1)) {
+        case "1" -> embed(text);
+        case "2" -> text;
+        default -> fingerprint;
+      });
+    }
+    try (Connection c = PipelineTestSupport.connect(db);
+        PreparedStatement ps = c.prepareStatement(sql.replaceAll("\\$[123]", "?"))) {
+      for (int i = 0; i < params.size(); i++) {
+        ps.setObject(i + 1, params.get(i));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
   }
 
   private static String explain(String db, String sql, String text) throws Exception {
