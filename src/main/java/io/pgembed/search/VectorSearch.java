@@ -69,8 +69,12 @@ public final class VectorSearch {
         List<Hit> hits = new ArrayList<>();
         c.setAutoCommit(false);
         try {
-          if (iterativeScans(c)) {
-            try (Statement s = c.createStatement()) {
+          try (Statement s = c.createStatement()) {
+            // The HNSW scan's candidate list as long as the list fused (pgvector's default, 40, would cut it short),
+            // and past the model filter with an iterative scan where pgvector has one.
+            s.execute("SELECT set_config('hnsw.ef_search', '" + Math.min(1000, Math.max(40, f.candidates()
+                * (chunks ? 10 : 1))) + "', true)");
+            if (iterativeScans(c)) {
               s.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)");
             }
           }

@@ -98,6 +98,37 @@ public final class HybridSearchBenchmark {
       VectorSearch.hybrid(db, names, "english", vectors[i], texts.get(i), fp, fusion);
       hybrid[i] = System.nanoTime() - s;
     }
+    if (Boolean.getBoolean("slowest")) {
+      Integer[] order = new Integer[queries];
+      Arrays.setAll(order, i -> i);
+      Arrays.sort(order, (a, b) -> Long.compare(hybrid[b], hybrid[a]));
+      for (int i = 0; i < 8; i++) {
+        String q = texts.get(order[i]);
+        long matches;
+        try (Connection c = PipelineTestSupport.connect(url);
+            PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM docs WHERE to_tsvector('english'::regconfig,"
+                + " content) @@ websearch_to_tsquery('english'::regconfig, ?)")) {
+          ps.setString(1, q);
+          try (var rs = ps.executeQuery()) {
+            rs.next();
+            matches = rs.getLong(1);
+          }
+        }
+        System.out.printf("  slow: %.1f ms (vector %.1f ms), %,d matches: %s%n", hybrid[order[i]] / 1e6,
+            vector[order[i]] / 1e6, matches, q);
+      }
+      try (Connection c = PipelineTestSupport.connect(url);
+          PreparedStatement ps = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS) " + new TextSearchSql(names, "english")
+              .hybridQuery(fp, io.pgembed.db.VectorType.VECTOR, fusion, false))) {
+        ps.setObject(1, vectors[order[0]]);
+        ps.setString(2, texts.get(order[0]));
+        try (var rs = ps.executeQuery()) {
+          while (rs.next()) {
+            System.out.println("  plan: " + rs.getString(1));
+          }
+        }
+      }
+    }
     Arrays.sort(vector);
     Arrays.sort(hybrid);
     double v50 = vector[queries / 2] / 1e6;
