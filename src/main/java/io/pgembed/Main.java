@@ -132,7 +132,7 @@ public final class Main {
         "commands:",
         "  run     (default) embed the pending rows: --jdbcUrl=jdbc:postgresql://host/db --sourceTable=artifacts",
         "  demo    embedded PostgreSQL + this project's files: embed them, then search",
-        "  search  --query=TEXT [--top=5] plus the run options naming the tables",
+        "  search  --query=TEXT [--top=5] [--mode=vector|hybrid] plus the run options naming the tables",
         "  serve   [--port=8080] [--jdbcUrl=... --sourceTable=...]: embed queries over HTTP (OpenAI, TEI), search",
         "  embed   --input=IN.jsonl --output=OUT.jsonl: JSON Lines {\"id\", \"text\"} to {\"id\", \"embedding\"}",
         "  enqueue --jdbcUrl=... [--queue=embeddings] --sourceTable=... [pipeline options]: record a job",
