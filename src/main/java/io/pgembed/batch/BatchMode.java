@@ -2,7 +2,7 @@ package io.pgembed.batch;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
+import io.pgembed.labels.Labels;
 
 /** How rows are grouped before the model: {@code count} ({@code --batchSize} rows) or {@code tokens} (a budget). */
 public enum BatchMode {
@@ -14,17 +14,12 @@ public enum BatchMode {
   /** {@code count} or {@code tokens}, as on the command line. */
   @JsonCreator
   public static BatchMode parse(String value) {
-    for (BatchMode m : values()) {
-      if (m.label().equals(value == null ? "" : value.trim().toLowerCase(Locale.ROOT))) {
-        return m;
-      }
-    }
-    throw new IllegalArgumentException("--batchMode must be 'count' or 'tokens', but was '" + value + "'");
+    return Labels.parse(values(), value, "--batchMode must be 'count' or 'tokens', but was '" + value + "'");
   }
 
   @JsonValue
   public String label() {
-    return name().toLowerCase(Locale.ROOT);
+    return Labels.of(this);
   }
 
   @Override

@@ -2,7 +2,7 @@ package io.pgembed.capture;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
+import io.pgembed.labels.Labels;
 
 /**
  * {@code --changeCapture}: how a run finds its pending rows. {@code scan} reads the whole source each run or poll
@@ -16,17 +16,12 @@ public enum ChangeCapture {
   /** {@code scan} or {@code trigger}, as on the command line. */
   @JsonCreator
   public static ChangeCapture parse(String value) {
-    for (ChangeCapture c : values()) {
-      if (c.label().equals(value == null ? "" : value.strip().toLowerCase(Locale.ROOT))) {
-        return c;
-      }
-    }
-    throw new IllegalArgumentException("--changeCapture=" + value + " is not a mode: use scan or trigger");
+    return Labels.parse(values(), value, "--changeCapture=" + value + " is not a mode: use scan or trigger");
   }
 
   @JsonValue
   public String label() {
-    return name().toLowerCase(Locale.ROOT);
+    return Labels.of(this);
   }
 
   @Override

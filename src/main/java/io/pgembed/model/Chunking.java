@@ -2,7 +2,7 @@ package io.pgembed.model;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
+import io.pgembed.labels.Labels;
 
 /**
  * {@code --chunking}: whether a document reaches the model whole (truncated at its maximum length) or cut into
@@ -17,17 +17,12 @@ public enum Chunking {
   /** {@code none} or {@code tokens}, as on the command line. */
   @JsonCreator
   public static Chunking parse(String value) {
-    for (Chunking c : values()) {
-      if (c.label().equals(value == null ? "" : value.strip().toLowerCase(Locale.ROOT))) {
-        return c;
-      }
-    }
-    throw new IllegalArgumentException("--chunking=" + value + " is not a chunking mode: use none or tokens");
+    return Labels.parse(values(), value, "--chunking=" + value + " is not a chunking mode: use none or tokens");
   }
 
   @JsonValue
   public String label() {
-    return name().toLowerCase(Locale.ROOT);
+    return Labels.of(this);
   }
 
   @Override

@@ -2,7 +2,7 @@ package io.pgembed.search;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
+import io.pgembed.labels.Labels;
 
 /**
  * {@code --mode} of a search: {@code vector} (the stored vectors nearest the query's) or {@code hybrid} (those and
@@ -15,17 +15,12 @@ public enum SearchMode {
   /** {@code vector} or {@code hybrid}, as on the command line or in a request. */
   @JsonCreator
   public static SearchMode parse(String value) {
-    for (SearchMode m : values()) {
-      if (m.label().equals(value == null ? "" : value.strip().toLowerCase(Locale.ROOT))) {
-        return m;
-      }
-    }
-    throw new IllegalArgumentException("--mode=" + value + " is not a search mode: use vector or hybrid");
+    return Labels.parse(values(), value, "--mode=" + value + " is not a search mode: use vector or hybrid");
   }
 
   @JsonValue
   public String label() {
-    return name().toLowerCase(Locale.ROOT);
+    return Labels.of(this);
   }
 
   @Override
