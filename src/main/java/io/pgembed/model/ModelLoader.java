@@ -126,7 +126,9 @@ public record ModelLoader(
     try (InputStream in = resource(BUNDLED_TOKENIZER)) {
       tokenizer = TextTokenizer.fromJson(in, max);
     }
-    ModelFingerprint fp = new ModelFingerprint(BUNDLED, weights.sha256(), poolingOr(Pooling.MEAN), normalizeOr(true), max);
+    ModelWeights read = weights;
+    String sha = DigestCache.get(DigestCache.resourceKey(ModelLoader.class.getResource(BUNDLED_ONNX)), read::sha256);
+    ModelFingerprint fp = new ModelFingerprint(BUNDLED, sha, poolingOr(Pooling.MEAN), normalizeOr(true), max);
     return new BertEncoder(BertConfig.MINILM_L6, weights, tokenizer, fp, dev, BUNDLED);
   }
 

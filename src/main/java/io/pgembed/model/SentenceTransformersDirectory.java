@@ -38,11 +38,13 @@ final class SentenceTransformersDirectory {
     Path configFile = dir.resolve("config.json");
     ModelWeights weights;
     BertConfig config;
-    if (Files.exists(dir.resolve("model.safetensors"))) {
+    Path weightsFile = Files.exists(dir.resolve("model.safetensors")) ? dir.resolve("model.safetensors") : null;
+    if (weightsFile != null) {
       config = BertConfig.fromJson(ModelLoader.readJson(configFile), configFile.toString());
       weights = SafetensorsWeights.read(dir.resolve("model.safetensors"));
     } else {
       Path onnx = onnxFile(dir);
+      weightsFile = onnx;
       OnnxWeights.Export export;
       try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(onnx), 1 << 20)) {
         export = OnnxWeights.readExport(in, onnx.toString());
@@ -84,7 +86,8 @@ final class SentenceTransformersDirectory {
     }
     ModelFingerprint fp =
         new ModelFingerprint(
-            dir.getFileName().toString(), weights.sha256(), overrides.poolingOr(defaultPooling),
+            dir.getFileName().toString(), DigestCache.get(DigestCache.fileKey(weightsFile), weights::sha256),
+            overrides.poolingOr(defaultPooling),
             overrides.normalizeOr(defaultNormalize), max);
     return new BertEncoder(config, weights, tokenizer, fp, dev, dir.toString());
   }

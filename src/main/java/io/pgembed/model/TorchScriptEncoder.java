@@ -104,7 +104,14 @@ public final class TorchScriptEncoder implements EmbeddingModel {
             .build();
     try {
       ZooModel<NDList, NDList> zoo = criteria.loadModel();
-      ModelFingerprint fp = new ModelFingerprint(name, sha256(ptFile), pooling, normalize, max);
+      String key = DigestCache.fileKey(ptFile);
+      ModelFingerprint fp = new ModelFingerprint(name, DigestCache.get(key == null ? null : "torchscript " + key, () -> {
+        try {
+          return sha256(ptFile);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }), pooling, normalize, max);
       return new TorchScriptEncoder(zoo, tokenizer, fp, tokenTypes);
     } catch (ModelNotFoundException | MalformedModelException e) {
       tokenizer.close();

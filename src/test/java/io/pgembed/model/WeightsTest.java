@@ -52,6 +52,12 @@ public class WeightsTest {
   }
 
   @Test
+  public void theBundledModelsDigestIsTheOneTablesHold() {
+    // Every stored vector's model column carries this digest's first 16 hex digits: it must never change.
+    assertEquals("d1791b7565380af78eb0723fd7540a7ab4cc45c91d751c65ab0317ba36386b94", onnx.sha256());
+  }
+
+  @Test
   public void safetensorsRoundTripGivesIdenticalWeightsAndVectors() throws Exception {
     Path dir = writeSentenceTransformersDir("minilm-copy", false);
     ModelWeights back = SafetensorsWeights.read(dir.resolve("model.safetensors"));
