@@ -1,5 +1,6 @@
 package io.pgembed.capture;
 
+import io.pgembed.db.Catalog;
 import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Layout;
@@ -38,20 +39,14 @@ public record LogDrain(ChangeLog log, EmbeddingTables tables, long maxSeq, boole
     if (installed(c, log)) {
       return false;
     }
-    try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(relowner), current_user,"
-        + " pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(?)")) {
-      ps.setString(1, log.names().source().regclass());
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        if (!rs.getBoolean(3)) {
-          throw new IllegalArgumentException("--changeCapture=trigger needs a change log and triggers on "
-              + log.names().source() + (exists(c, log) ? " (" + log.log() + " is there, but of an older layout that"
-              + " this version upgrades)" : "") + ", which only its owner (" + rs.getString(1) + ") may create, and user "
-              + rs.getString(2) + " is not a member of that role. Have the owner run the statements that"
-              + " 'runners/direct.sh capture-sql --jdbcUrl=... --sourceTable=" + log.names().source() + " --username="
-              + rs.getString(2) + "' prints, then run again");
-        }
-      }
+    Catalog.Ownership who = Catalog.ownership(c, log.names().source());
+    if (!who.mayCreate()) {
+      throw new IllegalArgumentException("--changeCapture=trigger needs a change log and triggers on "
+          + log.names().source() + (exists(c, log) ? " (" + log.log() + " is there, but of an older layout that"
+          + " this version upgrades)" : "") + ", which only its owner (" + who.owner() + ") may create, and user "
+          + who.user() + " is not a member of that role. Have the owner run the statements that"
+          + " 'runners/direct.sh capture-sql --jdbcUrl=... --sourceTable=" + log.names().source() + " --username="
+          + who.user() + "' prints, then run again");
     }
     return true;
   }

@@ -68,6 +68,21 @@ public final class Catalog {
     }
   }
 
+  /** A table's owner, the role connected, and whether that role may act as the owner (is a member of its role). */
+  public record Ownership(String owner, String user, boolean mayCreate) {}
+
+  /** Who owns {@code table}, and whether this connection's role may create what only its owner may (triggers, indexes). */
+  public static Ownership ownership(Connection c, SqlIdentifier table) throws SQLException {
+    try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(relowner), current_user,"
+        + " pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(?)")) {
+      ps.setString(1, table.regclass());
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new Ownership(rs.getString(1), rs.getString(2), rs.getBoolean(3));
+      }
+    }
+  }
+
   public static boolean exists(Connection c, SqlIdentifier table) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
       ps.setString(1, table.regclass());

@@ -5,9 +5,7 @@ import io.pgembed.capture.ChangeLog;
 import io.pgembed.capture.ChangeLogs;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Map;
@@ -113,12 +111,7 @@ public final class WorkerServer implements AutoCloseable {
   }
 
   private static void send(HttpExchange ex, int code, String type, String body) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", type);
-    ex.sendResponseHeaders(code, bytes.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(bytes);
-    }
+    io.pgembed.serve.EmbeddingServer.send(ex, code, type, body);
   }
 
   @Override

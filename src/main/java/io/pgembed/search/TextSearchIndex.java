@@ -1,5 +1,6 @@
 package io.pgembed.search;
 
+import io.pgembed.db.Catalog;
 import io.pgembed.db.TextSearchSql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -44,17 +45,11 @@ public final class TextSearchIndex {
         }
       }
     }
-    try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(relowner), current_user,"
-        + " pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(?)")) {
-      ps.setString(1, fts.names().source().regclass());
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        if (!rs.getBoolean(3)) {
-          throw new IllegalArgumentException("--textSearchIndex=true needs an index on " + fts.names().source()
-              + ", which only its owner (" + rs.getString(1) + ") may create, and user " + rs.getString(2) + " is not"
-              + " a member of that role. Have the owner run: " + fts.createIndexStatement() + "; then run again");
-        }
-      }
+    Catalog.Ownership who = Catalog.ownership(c, fts.names().source());
+    if (!who.mayCreate()) {
+      throw new IllegalArgumentException("--textSearchIndex=true needs an index on " + fts.names().source()
+          + ", which only its owner (" + who.owner() + ") may create, and user " + who.user() + " is not a member of"
+          + " that role. Have the owner run: " + fts.createIndexStatement() + "; then run again");
     }
     return true;
   }

@@ -242,7 +242,8 @@ public final class EmbeddingServer implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange ex, int code, String type, String body) throws IOException {
+  /** Answers {@code ex} with {@code body} as UTF-8 of {@code type}: what the worker's endpoints send too. */
+  public static void send(HttpExchange ex, int code, String type, String body) throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", type);
     ex.sendResponseHeaders(code, bytes.length);
