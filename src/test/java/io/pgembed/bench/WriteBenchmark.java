@@ -58,7 +58,7 @@ public final class WriteBenchmark {
     }
   }
 
-  private static double write(Database db, EmbeddingTables tables, Layout layout, int rows, int batch) {
+  static double write(Database db, EmbeddingTables tables, Layout layout, int rows, int batch) {
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--targetParallelism=2", "--enforceImmutability=false", "--enforceEncodability=false").create());
     p.apply(GenerateSequence.from(0).to(rows))
         .apply(MapElements.via(new VectorOf()))
