@@ -26,7 +26,8 @@ import org.postgresql.copy.CopyManager;
  * writers) against one connection that, per batch, copies the vectors in PostgreSQL's binary COPY format into a
  * temporary table and upserts them from it in one statement with the job's semantics (the failures of those ids
  * cleared, the vector, model, hash and time replaced on a conflict). Inserts into an empty target, then the same
- * rows again (replacing upserts).
+ * rows again (replacing upserts). {@code -Dwriters=N} COPY connections (2), {@code -Donly=vector} one type,
+ * {@code -DnativeVector=true} a vector(384) target's vectors in pgvector's own binary form.
  */
 public final class CopyWriteBenchmark {
   private static final byte[] HEADER = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0};
@@ -126,11 +127,14 @@ public final class CopyWriteBenchmark {
     long encode = 0;
     long copying = 0;
     long upserting = 0;
+    // -DnativeVector=true: a vector(384) target's vectors in pgvector's own binary form (int16 dimensions, int16
+    // unused, the float4s), half the bytes of a real[] with per-element lengths, and no cast on the server.
+    boolean nativeVector = Boolean.getBoolean("nativeVector") && layout.vectorType() == VectorType.VECTOR;
     try (Connection c = db.connect()) {
       c.setAutoCommit(false);
       try (Statement s = c.createStatement()) {
-        s.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (id text, v real[], model text, sha bytea) ON COMMIT"
-            + " DELETE ROWS");
+        s.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (id text, v " + (nativeVector ? "vector" : "real[]")
+            + ", model text, sha bytea) ON COMMIT DELETE ROWS");
       }
       c.commit();
       CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
@@ -145,15 +149,22 @@ public final class CopyWriteBenchmark {
           out.writeShort(4);
           text(out, row.getKey().id());
           float[] v = row.getValue();
-          out.writeInt(20 + 8 * v.length);
-          out.writeInt(1); // dimensions
-          out.writeInt(0); // no nulls
-          out.writeInt(700); // float4
-          out.writeInt(v.length);
-          out.writeInt(1);
-          for (float x : v) {
-            out.writeInt(4);
-            out.writeFloat(x);
+          if (nativeVector) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 4 * v.length);
+            b.putShort((short) v.length).putShort((short) 0).asFloatBuffer().put(v);
+            out.writeInt(b.capacity());
+            out.write(b.array());
+          } else {
+            out.writeInt(20 + 8 * v.length);
+            out.writeInt(1); // dimensions
+            out.writeInt(0); // no nulls
+            out.writeInt(700); // float4
+            out.writeInt(v.length);
+            out.writeInt(1);
+            for (float x : v) {
+              out.writeInt(4);
+              out.writeFloat(x);
+            }
           }
           text(out, "bench-model");
           byte[] sha = row.getKey().contentSha256();
