@@ -122,14 +122,18 @@ public final class VectorSearch {
     }
   }
 
-  private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** The sources (and configurations) whose full-text index this JVM looked for: once each, not per query. */
+  private static final java.util.Set<String> CHECKED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private static void warnWithoutIndex(Connection c, TextSearchSql fts) throws SQLException {
+    if (!CHECKED.add(fts.names().source() + " " + fts.config())) {
+      return;
+    }
     try (PreparedStatement ps = c.prepareStatement(fts.indexExistsQuery())) {
       ps.setString(1, fts.names().source().regclass());
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        if (!rs.getBoolean(1) && WARNED.add(fts.names().source() + " " + fts.config())) {
+        if (!rs.getBoolean(1)) {
           org.slf4j.LoggerFactory.getLogger(VectorSearch.class).warn("Hybrid search reads the whole of {}: it has no"
               + " full-text index. Run it once with --textSearchIndex=true, or have its owner run: {}",
               fts.names().source(), fts.createIndexStatement());
