@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The write path for a GPU worker, measured: the job's JdbcIO batch upserts against binary COPY into a temporary table
-# and one upsert from it, for real[], vector(384) and halfvec(384) (runners/install-pgvector.sh first).
-#   runners/bench-copy.sh [--rows=100000] [--rounds=2] [--copyBatch=5000] [--writeBatchSize=500]
+# The job's two write methods side by side (--writeMethod=statements: JdbcIO batch upserts; copy: binary COPY into a
+# temporary table and one upsert per batch), for real[], vector(384) and halfvec(384) (runners/install-pgvector.sh first).
+#   runners/bench-copy.sh [--rows=100000] [--rounds=2] [--writeBatchSize=500]     (-Donly=vector in BENCH_JAVA_OPTS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,4p' "$0"; exit 0; fi

@@ -1,6 +1,7 @@
 package io.pgembed.options;
 
 import io.pgembed.batch.BatchMode;
+import io.pgembed.write.WriteMethod;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -11,11 +12,21 @@ import org.apache.beam.sdk.options.PipelineOptions;
  * {@link ModelOptions}.
  */
 public interface BatchingOptions extends PipelineOptions {
-  @Description("Rows per JDBC batch write.")
+  @Description("Rows per write: per JDBC batch (statements) or per COPY and upsert (copy).")
   @Default.Integer(500)
   Integer getWriteBatchSize();
 
   void setWriteBatchSize(Integer value);
+
+  @Description(
+      "How vectors are written: copy (binary COPY of each --writeBatchSize batch into a temporary staging table,"
+          + " then one upsert from it), statements (JDBC batches of a one-row upsert), or auto: copy for a target"
+          + " of one vector per row where the role may create temporary tables, else statements. The same rows,"
+          + " values and failure records either way.")
+  @Default.Enum("AUTO")
+  WriteMethod getWriteMethod();
+
+  void setWriteMethod(WriteMethod value);
 
   @Description("Batch by count (count) or by a token budget of --maxBatchTokens per batch (tokens).")
   @Default.Enum("COUNT")

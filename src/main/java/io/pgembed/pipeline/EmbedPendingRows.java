@@ -14,6 +14,7 @@ import io.pgembed.embed.TransformSettings;
 import io.pgembed.read.ArtifactSource;
 import io.pgembed.read.ContinuousSource;
 import io.pgembed.write.VectorWriter;
+import io.pgembed.write.WriteMethod;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
@@ -55,6 +56,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     KeyRange keyRange = KeyRange.ALL;
     long readAtMicros;
     int writeBatchSize = 500;
+    WriteMethod writeMethod = WriteMethod.STATEMENTS;
     LogDrain changeLog;
     boolean pruneLogged;
   }
@@ -171,7 +173,18 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     return with(c -> c.readAtMicros = readAtMicros);
   }
 
-  /** Rows per JDBC batch write. */
+  /**
+   * How vectors are written: {@link WriteMethod#COPY} (a target of one vector per row; the role must be allowed to
+   * create temporary tables) or {@link WriteMethod#STATEMENTS} (the default here); {@link Preflight} resolves the option.
+   */
+  public EmbedPendingRows withWriteMethod(WriteMethod method) {
+    if (method != WriteMethod.COPY && method != WriteMethod.STATEMENTS) {
+      throw new IllegalArgumentException("the write method must be copy or statements, but was " + method);
+    }
+    return with(c -> c.writeMethod = method);
+  }
+
+  /** Rows per write (a JDBC batch, or a COPY and its upsert). */
   public EmbedPendingRows withWriteBatchSize(int writeBatchSize) {
     if (writeBatchSize < 1) {
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + writeBatchSize);
@@ -195,7 +208,7 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
     PCollection<KV<RowKey, String>> texts = s.documents == null ? rows : rows.apply("Chunk or measure", s.documents);
     EmbedTexts.Result<RowKey> result = texts.apply("Embed", s.embedding);
     result.embedded().apply("Write vectors",
-        VectorWriter.upserts(s.database, tables, s.layout, s.fingerprint, s.writeBatchSize));
+        VectorWriter.upserts(s.database, tables, s.layout, s.fingerprint, s.writeBatchSize, s.writeMethod));
     result.failed().apply("Record failures", VectorWriter.failures(
         s.database, tables.failureStatement(), s.fingerprint, tables.maxAttempts(), s.writeBatchSize));
     return result;

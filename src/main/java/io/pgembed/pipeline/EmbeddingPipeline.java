@@ -106,6 +106,7 @@ public final class EmbeddingPipeline {
             .withEmbedding(embedding)
             .withPartitions(readPartitions(o), checked.minId(), checked.maxId())
             .withWriteBatchSize(o.getWriteBatchSize())
+            .withWriteMethod(checked.writeMethod())
             .withDocuments(checked.documents());
     if (!o.getContinuous()) {
       return job;

@@ -6,7 +6,11 @@ import io.pgembed.db.Database;
 import io.pgembed.db.EmbeddingSchema;
 import io.pgembed.db.EmbeddingTables;
 import io.pgembed.db.Pruning;
+import io.pgembed.db.StagedUpsert;
+import io.pgembed.db.TableNames;
+import io.pgembed.db.TargetShape;
 import io.pgembed.db.TextSearchSql;
+import io.pgembed.write.WriteMethod;
 import io.pgembed.search.TextSearchIndex;
 import io.pgembed.capture.ChangeCapture;
 import io.pgembed.capture.ChangeLog;
@@ -61,7 +65,7 @@ public final class Preflight {
       Database database, EmbeddingTables tables, Layout layout, ModelSpec spec, EmbeddingModel model,
       long pending, Long minId, Long maxId, ModelSpec checkedWith, long pruned,
       PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents, boolean hnswIndex,
-      LogDrain drain)
+      LogDrain drain, WriteMethod writeMethod)
       implements AutoCloseable {
 
     public String fingerprint() {
@@ -105,6 +109,7 @@ public final class Preflight {
       boolean installLog = changeLog != null && LogDrain.checkInstallable(c, changeLog);
       TextSearchSql fts = o.getTextSearchIndex() ? new TextSearchSql(tables.names(), o.getTextSearchConfig()) : null;
       boolean createTextIndex = fts != null && TextSearchIndex.check(c, fts);
+      WriteMethod writeMethod = writeMethod(c, o.getWriteMethod(), tables.names());
       // Checked: from here on the run changes the database.
       Layout layout = plan.create(c);
       if (createTextIndex) {
@@ -137,7 +142,7 @@ public final class Preflight {
       LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
       warnIfPollsScan(o, (System.nanoTime() - countStart) / 1_000_000);
       return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, documents,
-          o.getHnswIndex() && !o.getContinuous(), drain);
+          o.getHnswIndex() && !o.getContinuous(), drain, writeMethod);
     } catch (SQLException | RuntimeException e) {
       SharedModels.release(checkedWith);
       if (e instanceof SQLException sql && tables.names().sourceQuery() != null) {
@@ -145,6 +150,35 @@ public final class Preflight {
       }
       throw e;
     }
+  }
+
+  /**
+   * {@code asked} resolved for this target and role: copy for a target of one vector per row where the role may
+   * create temporary tables (auto), else statements. {@code --writeMethod=copy} where it cannot be is refused, naming
+   * the reason and the fix.
+   */
+  static WriteMethod writeMethod(Connection c, WriteMethod asked, TableNames names) throws SQLException {
+    if (asked == WriteMethod.STATEMENTS) {
+      return asked;
+    }
+    if (names.shape() != TargetShape.ROWS) {
+      if (asked == WriteMethod.COPY) {
+        throw new IllegalArgumentException("--writeMethod=copy writes targets of one vector per row, but "
+            + names.target() + " holds chunks: leave --writeMethod out (auto) or use --writeMethod=statements");
+      }
+      return WriteMethod.STATEMENTS;
+    }
+    if (StagedUpsert.mayStage(c)) {
+      return WriteMethod.COPY;
+    }
+    String fix = "GRANT TEMPORARY ON DATABASE <this database> TO <this role>";
+    if (asked == WriteMethod.COPY) {
+      throw new IllegalArgumentException("--writeMethod=copy stages each batch in a temporary table, but this role"
+          + " may not create temporary tables in this database: " + fix + ", or use --writeMethod=statements");
+    }
+    LOG.warn("This role may not create temporary tables in this database, so vectors are written with"
+        + " statements (--writeMethod=statements), not with binary COPY, which is faster: {}", fix);
+    return WriteMethod.STATEMENTS;
   }
 
   /**

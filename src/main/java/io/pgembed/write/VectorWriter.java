@@ -6,17 +6,22 @@ import io.pgembed.db.Layout;
 import io.pgembed.db.Database;
 import io.pgembed.db.RowKey;
 import io.pgembed.db.SqlStates;
+import io.pgembed.db.StagedUpsert;
 import io.pgembed.embed.EmbeddingFailure;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.KV;
 import org.joda.time.Duration;
 
 /**
  * JdbcIO batch writes: vectors as upserts into the target table (a rerun never duplicates a row), failures as
- * upserts into the failures table. The statements come from {@link io.pgembed.db.EmbeddingTables}; this class only
+ * upserts into the failures table; or, for a target of one vector per row, {@link CopyUpserts} (binary COPY and one
+ * upsert per batch, the same rows). The statements come from {@link io.pgembed.db.EmbeddingTables}; this class only
  * binds the parameters.
  *
  * <pre>{@code
@@ -44,11 +49,18 @@ public final class VectorWriter {
   }
 
   /**
-   * The upserts of {@code tables}' target, by its shape: {@link #vectors} for one vector per row,
+   * The upserts of {@code tables}' target, by its shape and {@code method} (resolved: {@link WriteMethod#COPY} or
+   * {@link WriteMethod#STATEMENTS}): {@link CopyUpserts} or {@link #vectors} for one vector per row,
    * {@link #chunkVectors} for chunks.
    */
-  public static JdbcIO.Write<KV<RowKey, float[]>> upserts(
-      Database database, EmbeddingTables tables, Layout layout, String fingerprint, int batchSize) {
+  public static PTransform<PCollection<KV<RowKey, float[]>>, ? extends POutput> upserts(Database database,
+      EmbeddingTables tables, Layout layout, String fingerprint, int batchSize, WriteMethod method) {
+    if (method == WriteMethod.COPY) {
+      return CopyUpserts.of(database, StagedUpsert.of(tables.names(), layout), fingerprint, batchSize);
+    }
+    if (method != WriteMethod.STATEMENTS) {
+      throw new IllegalArgumentException("the write method must be resolved to copy or statements, not " + method);
+    }
     String upsert = tables.upsertStatement(layout);
     return switch (tables.names().shape()) {
       case ROWS -> vectors(database, upsert, fingerprint, batchSize);

@@ -87,6 +87,14 @@ public final class BenchCorpus {
     return new ArrayList<>(out.subList(0, Math.min(n, out.size())));
   }
 
+  /** Every distinct package description this machine's apt knows (63,666 on Debian 12's lists), in a fixed order. */
+  public static List<String> uniquePackageDescriptions() {
+    List<String> all = packageDescriptions(Integer.MAX_VALUE, 7);
+    List<String> out = new ArrayList<>(new java.util.TreeSet<>(all));
+    Collections.shuffle(out, new Random(7));
+    return out;
+  }
+
   /** Half short, half long texts, interleaved randomly. */
   public static List<String> mixed(int n, long seed) throws IOException {
     List<String> texts = new ArrayList<>(packageDescriptions(n / 2, seed));

@@ -21,7 +21,9 @@ import org.postgresql.PGConnection;
  *
  * <ul>
  *   <li>{@code ratio}: {@code embed} (JSON Lines in and out) against {@code run} (PostgreSQL to PostgreSQL) on the
- *       same texts, alternating: 2,000 code chunks and 10,000 short package descriptions.
+ *       same texts, in 3 alternating rounds ({@code -Drounds=N}), on Debian's PostgreSQL with pgvector: 2,000 code
+ *       chunks, 10,000 short package descriptions, and every distinct Debian package description into a
+ *       {@code vector(384)} target ({@code --corpus=code|short|debian} for one).
  *   <li>{@code memory}: {@code run} with {@code JAVA_OPTS=-Xmx1g} and {@code --timeout=60000} over 10,000 and
  *       1,000,000 short rows: peak RSS and heap, rows embedded, seconds until the first vector is in the table.
  * </ul>
@@ -45,25 +47,35 @@ public final class ScaleBenchmark {
     if (jar == null) {
       throw new IllegalArgumentException("--jar=PATH of the bundled jar is required (runners/bench-scale.sh gives it)");
     }
+    Path dir = Files.createTempDirectory("bench-scale");
+    if (mode.equals("ratio")) {
+      // On Debian's PostgreSQL with pgvector (runners/install-pgvector.sh), on these cores. --corpus=code, short or
+      // debian runs one of the three.
+      String only = extra.stream().filter(a -> a.startsWith("--corpus=")).findFirst().orElse("")
+          .replace("--corpus=", "");
+      extra.removeIf(a -> a.startsWith("--corpus="));
+      String url = io.pgembed.db.PgVectorServer.newDatabase("scale");
+      if (only.isEmpty() || only.equals("code")) {
+        ratio(url, dir, jar, "code", BenchCorpus.codeChunks(2000, 7), extra);
+      }
+      if (only.isEmpty() || only.equals("short")) {
+        ratio(url, dir, jar, "short", BenchCorpus.packageDescriptions(10000, 7), extra);
+      }
+      if (only.isEmpty() || only.equals("debian")) {
+        List<String> all = BenchCorpus.uniquePackageDescriptions();
+        List<String> withVector = new ArrayList<>(extra);
+        withVector.add("--vectorType=vector");
+        ratio(url, dir, jar, "debian", all, withVector);
+      }
+      return;
+    }
     try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
       String url = pg.getJdbcUrl("postgres", "postgres");
-      Path dir = Files.createTempDirectory("bench-scale");
       switch (mode) {
-        case "ratio" -> {
-          // --corpus=code or --corpus=short runs one of the two.
-          String only = extra.stream().filter(a -> a.startsWith("--corpus=")).findFirst().orElse("").replace("--corpus=", "");
-          extra.removeIf(a -> a.startsWith("--corpus="));
-          if (!only.equals("short")) {
-            ratio(pg, url, dir, jar, "code", BenchCorpus.codeChunks(2000, 7), extra);
-          }
-          if (!only.equals("code")) {
-            ratio(pg, url, dir, jar, "short", BenchCorpus.packageDescriptions(10000, 7), extra);
-          }
-        }
         case "memory" -> {
           List<String> base = BenchCorpus.packageDescriptions(10000, 7);
           for (int rows : new int[] {10_000, 1_000_000}) {
-            load(pg, "t" + rows, base, rows);
+            load(url, "t" + rows, base, rows);
             Run r = runJob(url, dir, jar, "t" + rows, "-Xmx1g", true, extra);
             System.out.printf("RESULT memory %,d rows: %s%n", rows, r);
           }
@@ -73,35 +85,107 @@ public final class ScaleBenchmark {
     }
   }
 
-  private static void ratio(EmbeddedPostgres pg, String url, Path dir, String jar, String name, List<String> texts,
-      List<String> extra) throws Exception {
+  /**
+   * {@code rounds} alternating rounds (odd rounds embed first, even rounds run first) of {@code embed} (file to file)
+   * and {@code run} (PostgreSQL to PostgreSQL) on the same texts, each a whole process with default options: the
+   * medians of their seconds, of the per-round ratios, and the server's CPU seconds during each run (its processes'
+   * user and system time, the postmaster's reaped backends included), with the ratio the run would have if the
+   * server's CPU were on other cores (its CPU-seconds taken off the run's wall time, divided by the cores).
+   */
+  private static void ratio(String url, Path dir, String jar, String name, List<String> texts, List<String> extra)
+      throws Exception {
+    int rounds = Integer.getInteger("rounds", 3);
     Path in = dir.resolve(name + ".jsonl");
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < texts.size(); i++) {
       lines.add(JSON.writeValueAsString(Map.of("id", i, "text", texts.get(i))));
     }
     Files.write(in, lines);
-    double bestEmbed = 0;
-    double bestRun = 0;
-    for (int round = 1; round <= 2; round++) {
-      long t0 = System.nanoTime();
-      int rc = process(List.of("java", LAUNCHER_FLAGS, "-Xmx4g", "-Dai.djl.offline=true", "-jar", jar, "embed", "--input=" + in,
-          "--output=" + dir.resolve(name + ".out.jsonl"), "--device=cpu"), dir.resolve(name + "-embed.log"));
-      double embed = texts.size() / ((System.nanoTime() - t0) / 1e9);
-      load(pg, name, texts, texts.size());
-      Run run = runJob(url, dir, jar, name, "-Xmx4g", false, extra);
-      System.out.printf("round %d %s (%d texts): embed %.1f texts/s (rc %d) | run %.1f rows/s, %s | ratio %.2f%n",
-          round, name, texts.size(), embed, rc, run.rowsPerSecond, run, run.rowsPerSecond / embed);
-      bestEmbed = Math.max(bestEmbed, embed);
-      bestRun = Math.max(bestRun, run.rowsPerSecond);
+    List<Double> embedSeconds = new ArrayList<>();
+    List<Double> runSeconds = new ArrayList<>();
+    List<Double> ratios = new ArrayList<>();
+    List<Double> serverCpu = new ArrayList<>();
+    List<Double> ratiosWithout = new ArrayList<>();
+    int cores = Runtime.getRuntime().availableProcessors();
+    for (int round = 1; round <= rounds; round++) {
+      double embed = 0;
+      Run run = null;
+      for (int step = 0; step < 2; step++) {
+        if ((step == 0) == (round % 2 == 1)) {
+          long t0 = System.nanoTime();
+          int rc = process(List.of("java", LAUNCHER_FLAGS, "-Xmx4g", "-Dai.djl.offline=true", "-jar", jar, "embed",
+              "--input=" + in, "--output=" + dir.resolve(name + ".out.jsonl"), "--device=cpu"),
+              dir.resolve(name + "-embed.log"));
+          embed = (System.nanoTime() - t0) / 1e9;
+          if (rc != 0) {
+            throw new IllegalStateException("embed exited " + rc + ": see " + dir.resolve(name + "-embed.log"));
+          }
+        } else {
+          load(url, name, texts, texts.size());
+          run = runJob(url, dir, jar, name, "-Xmx4g", false, extra);
+        }
+      }
+      double ratio = embed / run.seconds;
+      double without = embed / (run.seconds - run.serverCpuSeconds / cores);
+      System.out.printf("round %d %s (%d texts, %s first): embed %.1f s | run %.1f s, server CPU %.1f s, %s |"
+          + " ratio %.2f (%.2f without the server's CPU)%n", round, name, texts.size(),
+          round % 2 == 1 ? "embed" : "run", embed, run.seconds, run.serverCpuSeconds, run, ratio, without);
+      embedSeconds.add(embed);
+      runSeconds.add(run.seconds);
+      ratios.add(ratio);
+      serverCpu.add(run.serverCpuSeconds);
+      ratiosWithout.add(without);
     }
-    System.out.printf("RESULT %s: embed %.1f texts/s, run %.1f rows/s, ratio %.2f (best of 2, whole processes)%n",
-        name, bestEmbed, bestRun, bestRun / bestEmbed);
+    System.out.printf("RESULT %s (%d texts): embed %.1f s, run %.1f s (medians of %d alternating rounds); ratio"
+        + " median %.2f (rounds %s), server CPU during run %.1f s, ratio without it %.2f%n", name, texts.size(),
+        median(embedSeconds), median(runSeconds), rounds, median(ratios), format(ratios), median(serverCpu),
+        median(ratiosWithout));
+  }
+
+  private static double median(List<Double> xs) {
+    List<Double> sorted = new ArrayList<>(xs);
+    java.util.Collections.sort(sorted);
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  private static String format(List<Double> xs) {
+    return xs.stream().map(x -> String.format("%.2f", x)).collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /**
+   * CPU seconds of this machine's PostgreSQL server processes so far: every process named postgres, its user and
+   * system time plus those of its reaped children (the postmaster's exited backends).
+   */
+  static double serverCpuSeconds() throws java.io.IOException {
+    long ticks = 0;
+    try (var procs = Files.list(Path.of("/proc"))) {
+      for (Path pdir : (Iterable<Path>) procs::iterator) {
+        if (!pdir.getFileName().toString().chars().allMatch(Character::isDigit)) {
+          continue;
+        }
+        try {
+          String stat = Files.readString(pdir.resolve("stat"));
+          String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          if (!comm.equals("postgres")) {
+            continue;
+          }
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          // Fields after the command: state is [0], so utime, stime, cutime, cstime are [11] to [14].
+          for (int i = 11; i <= 14; i++) {
+            ticks += Long.parseLong(f[i]);
+          }
+        } catch (java.io.IOException | RuntimeException gone) {
+          // the process ended while it was read
+        }
+      }
+    }
+    return ticks / 100.0; // USER_HZ
   }
 
   /** What one run process did. */
   record Run(long embedded, double rowsPerSecond, double firstVectorSeconds, long peakRssMiB, long peakHeapMiB,
-      long workerRssMiB, double padding, int waves, String status) {}
+      long workerRssMiB, double padding, int waves, String status, double seconds, double serverCpuSeconds) {}
 
   private static Run runJob(String url, Path dir, String jar, String table, String xmx, boolean timeout,
       List<String> extra) throws Exception {
@@ -118,6 +202,7 @@ public final class ScaleBenchmark {
       cmd.add("--timeout=60000");
     }
     cmd.addAll(extra);
+    double cpu0 = serverCpuSeconds();
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(table + ".log").toFile())
         .start();
@@ -131,6 +216,7 @@ public final class ScaleBenchmark {
       }
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
+    double serverCpu = serverCpuSeconds() - cpu0;
     JsonNode r = JSON.readTree(report.toFile());
     long workerRss = 0;
     for (JsonNode w : r.path("worker_jvms")) {
@@ -138,7 +224,8 @@ public final class ScaleBenchmark {
     }
     return new Run(r.path("rows_embedded").asLong(), r.path("rows_embedded").asLong() / seconds, first,
         r.path("peak_rss_bytes").asLong() >> 20, r.path("peak_heap_bytes").asLong() >> 20, workerRss,
-        r.path("padding_efficiency").asDouble(), r.path("waves").asInt(), r.path("status").asText());
+        r.path("padding_efficiency").asDouble(), r.path("waves").asInt(), r.path("status").asText(), seconds,
+        serverCpu);
   }
 
   private static long countOrZero(Connection c, String table) {
@@ -152,8 +239,8 @@ public final class ScaleBenchmark {
   }
 
   /** A fresh table {@code name} of {@code rows} rows cycling through {@code texts}, loaded with COPY. */
-  static void load(EmbeddedPostgres pg, String name, List<String> texts, int rows) throws Exception {
-    try (Connection c = pg.getPostgresDatabase().getConnection();
+  static void load(String url, String name, List<String> texts, int rows) throws Exception {
+    try (Connection c = java.sql.DriverManager.getConnection(url);
         Statement s = c.createStatement()) {
       s.execute("DROP TABLE IF EXISTS " + name + "_embeddings; DROP TABLE IF EXISTS embedding_failures;"
           + " DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name + " (id bigint PRIMARY KEY, content text)");

@@ -8,11 +8,11 @@ import io.pgembed.db.RowKey;
 import io.pgembed.db.TableNames;
 import io.pgembed.embed.VectorCoder;
 import io.pgembed.write.VectorWriter;
+import io.pgembed.write.WriteMethod;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.util.Random;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.io.GenerateSequence;
@@ -59,24 +59,36 @@ public final class WriteBenchmark {
   }
 
   static double write(Database db, EmbeddingTables tables, Layout layout, int rows, int batch) {
+    return write(db, tables, layout, rows, batch, WriteMethod.STATEMENTS);
+  }
+
+  /** {@code rows} vectors made in the pipeline and written by the job's {@code method}: vectors/s. */
+  static double write(Database db, EmbeddingTables tables, Layout layout, int rows, int batch, WriteMethod method) {
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--targetParallelism=2", "--enforceImmutability=false", "--enforceEncodability=false").create());
     p.apply(GenerateSequence.from(0).to(rows))
         .apply(MapElements.via(new VectorOf()))
         .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-        .apply(VectorWriter.vectors(db, tables.upsertStatement(layout), "bench-model", batch));
+        .apply(VectorWriter.upserts(db, tables, layout, "bench-model", batch, method));
     long t0 = System.nanoTime();
     p.run().waitUntilFinish();
     return rows / ((System.nanoTime() - t0) / 1e9);
   }
 
-  /** A deterministic unit vector for each id, and a hash standing for its text's. */
+  /**
+   * A deterministic vector for each id (xorshift, uniform in [-0.05, 0.05): cheap, so that the writes, not the
+   * making of the vectors, are timed; 384 Gaussians per row took half a writer's time), and a hash standing for its
+   * text's.
+   */
   static final class VectorOf extends SimpleFunction<Long, KV<RowKey, float[]>> {
     @Override
     public KV<RowKey, float[]> apply(Long id) {
-      Random random = new Random(id);
+      long x = id * 0x9E3779B97F4A7C15L + 1;
       float[] v = new float[384];
       for (int i = 0; i < v.length; i++) {
-        v[i] = (float) random.nextGaussian() * 0.05f;
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        v[i] = ((x >>> 40) / (float) (1 << 24) - 0.5f) * 0.1f;
       }
       return KV.of(new RowKey(Long.toString(id), ByteBuffer.allocate(32).putLong(id).array()), v);
     }

@@ -64,4 +64,36 @@ public class LeastPrivilegeTest {
       assertThat(e.getMessage(), containsString("CREATE TABLE IF NOT EXISTS \"notes_embeddings\""));
     }
   }
+
+  /**
+   * A database where PUBLIC may not create temporary tables: the job writes with statements instead of COPY, with
+   * the same rows and values; {@code --writeMethod=copy} is refused before anything changes, naming the grant.
+   */
+  @Test
+  public void aRoleThatMayNotCreateTemporaryTablesWritesWithStatementsAndIsToldWhyCopyIsRefused() throws Exception {
+    String db = TestDatabase.newDatabase("notemp");
+    String name = db.replaceAll(".*/([a-z0-9_]+)(\\?.*)?$", "$1");
+    PipelineTestSupport.createDocs(db, 30, i -> "document " + i + " written without a temporary table");
+    assertEquals(30, run(options(db, "--sourceTable=docs")).embedded()); // the owner: COPY
+    String role = "notemp_" + ProcessHandle.current().pid();
+    execute(db, "REVOKE TEMPORARY ON DATABASE " + name + " FROM PUBLIC; CREATE ROLE " + role + " LOGIN;"
+        + " GRANT SELECT ON docs TO " + role + ";"
+        + " GRANT SELECT, INSERT, UPDATE, DELETE ON docs_embeddings, embedding_failures TO " + role);
+    execute(db, "UPDATE docs SET content = 'document ' || id || ', edited' WHERE id <= 10");
+    try (Preflight.Checked checked = Preflight.check(
+        options(db, "--sourceTable=docs", "--username=" + role, "--writeMethod=copy"), MODEL)) {
+      fail("--writeMethod=copy ran without the TEMPORARY privilege");
+    } catch (IllegalArgumentException e) {
+      assertThat(e.getMessage(), containsString("may not create temporary tables"));
+      assertThat(e.getMessage(), containsString("GRANT TEMPORARY ON DATABASE"));
+      assertThat(e.getMessage(), containsString("--writeMethod=statements"));
+    }
+    RunReport r = run(options(db, "--sourceTable=docs", "--username=" + role));
+    assertEquals(r.error(), RunStatus.COMPLETE, r.status());
+    assertEquals(10, r.embedded());
+    Map<String, float[]> stored = vectors(db, "docs_embeddings");
+    assertEquals(30, stored.size());
+    assertArrayEquals(MODEL.vectorOf("document 3, edited"), stored.get("3"), 0f);
+    assertArrayEquals(MODEL.vectorOf("document 11 written without a temporary table"), stored.get("11"), 0f);
+  }
 }

@@ -16,6 +16,7 @@ import io.pgembed.embed.VectorCoder;
 import io.pgembed.PipelineTestSupport;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,14 +28,24 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.junit.Rule;
 import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
 
 /**
  * A real deadlock (40P01) and a real serialization failure (40001) between the job's upsert batch and another
  * transaction on the same target rows: PostgreSQL aborts the job's batch, and the writer rolls it back and writes
- * it again; the table ends exact.
+ * it again; the table ends exact. For both write methods: JdbcIO's statements and the COPY path.
  */
+@RunWith(Parameterized.class)
 public class DeadlockRetryTest {
   @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  @Parameterized.Parameters(name = "{0}")
+  public static List<WriteMethod> methods() {
+    return List.of(WriteMethod.STATEMENTS, WriteMethod.COPY);
+  }
+
+  @Parameterized.Parameter public WriteMethod method;
 
   private static final String FP = "test-model sha256:1111";
 
@@ -97,7 +108,7 @@ public class DeadlockRetryTest {
     p.apply(Create.of(3))
         .apply(ParDo.of(new ThreeRows()))
         .setCoder(KvCoder.of(RowKey.Coder.of(), VectorCoder.of()))
-        .apply(VectorWriter.vectors(new Database(db, null, null), tables.upsertStatement(layout), FP, 3));
+        .apply(VectorWriter.upserts(new Database(db, null, null), tables, layout, FP, 3, method));
     return CompletableFuture.runAsync(() -> p.run().waitUntilFinish());
   }
 
