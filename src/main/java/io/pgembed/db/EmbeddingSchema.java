@@ -192,6 +192,14 @@ public final class EmbeddingSchema {
     try (Statement s = c.createStatement()) {
       s.execute(ddl);
     } catch (SQLException e) {
+      if (("23505".equals(e.getSQLState()) || "42P07".equals(e.getSQLState())) && c.getAutoCommit()) {
+        // Two runs (two queue workers) created the same table at once: CREATE TABLE IF NOT EXISTS is not atomic
+        // against another session's, and the loser fails on the catalog's unique index. It exists now.
+        try (Statement s = c.createStatement()) {
+          s.execute(ddl);
+        }
+        return;
+      }
       if (!"42501".equals(e.getSQLState())) {
         throw e;
       }

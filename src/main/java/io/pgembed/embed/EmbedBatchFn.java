@@ -34,6 +34,11 @@ import org.apache.beam.sdk.values.TupleTag;
  * alone goes to the failed output with its error. After the deadline, groups go to the deferred output unembedded.
  */
 final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, KV<K, float[]>> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EmbedBatchFn.class);
+  /** Whether this JVM (classloader) has started a forward pass: the first is logged with its time since start. */
+  private static final java.util.concurrent.atomic.AtomicBoolean FORWARD_STARTED =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   private final ModelSpec spec;
   private final int batchSize;
   private final int maxBatchTokens;
@@ -118,6 +123,9 @@ final class EmbedBatchFn<K> extends DoFn<KV<Integer, Iterable<KV<K, String>>>, K
       // Tokenizing (multi-threaded in Rust) beside a forward pass (OpenMP threads that spin) slows both down:
       // a worker does one or the other.
       forwardPasses.acquireUninterruptibly();
+      if (FORWARD_STARTED.compareAndSet(false, true)) {
+        LOG.info("First forward pass of this JVM: {} ms after the process started", JvmMemory.sinceStartMillis());
+      }
       long busy = System.nanoTime();
       try {
         r = predictor.embedAll(texts, batchSize, maxBatchTokens);

@@ -7,7 +7,10 @@ import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** This JVM's peak memory: what the report (and each worker JVM, through its metrics) says it used. */
+/**
+ * This JVM's peak memory: what the report (and each worker JVM, through its metrics) says it used; and its age, for
+ * the start-up log lines.
+ */
 public final class JvmMemory {
   private JvmMemory() {}
 
@@ -34,5 +37,12 @@ public final class JvmMemory {
       return 0;
     }
     return 0;
+  }
+
+  /** Milliseconds since the process started (the JVM's own start-up included); since the JVM's start without one. */
+  public static long sinceStartMillis() {
+    long start = ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli)
+        .orElse(ManagementFactory.getRuntimeMXBean().getStartTime());
+    return System.currentTimeMillis() - start;
   }
 }

@@ -48,7 +48,10 @@ public final class DigestCache {
     if (cached != null && cached.matches("[0-9a-f]{64}")) {
       return cached;
     }
+    long start = System.nanoTime();
     String digest = compute.get();
+    LOG.info("The weights' sha256 (of the model's fingerprint) took {} ms; cached in {} for the next start while"
+        + " the weights are unchanged", (System.nanoTime() - start) / 1_000_000, file);
     cache.setProperty(VERSION + " " + key, digest);
     try {
       Files.createDirectories(file.getParent());

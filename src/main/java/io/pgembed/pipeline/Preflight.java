@@ -19,6 +19,7 @@ import io.pgembed.db.Catalog;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.ChunkTexts;
 import io.pgembed.embed.MeasureTexts;
+import io.pgembed.metrics.JvmMemory;
 import io.pgembed.model.Chunking;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.values.KV;
@@ -93,12 +94,15 @@ public final class Preflight {
     // cluster), it loads the model on the CPU: the client (on Kubernetes, the JobManager) may have no GPU.
     ModelSpec checkedWith = FlinkSettings.runsOnRemoteCluster(o) ? spec.onCpu() : spec;
     // The database first: an unreachable server or a refused login fails in a second, before the model loads.
+    long began = JvmMemory.sinceStartMillis();
     database.checkReachable();
+    long reached = JvmMemory.sinceStartMillis();
     String tls = database.tlsWarning();
     if (tls != null) {
       LOG.warn(tls);
     }
     EmbeddingModel model = SharedModels.acquire(checkedWith);
+    long loaded = JvmMemory.sinceStartMillis();
     try (Connection c = database.connect()) {
       var documents = documents(o, spec, model);
       EmbeddingSchema.Plan plan = EmbeddingSchema.plan(c, tables, model.dimension(), TableOptions.vectorType(o));
@@ -140,6 +144,10 @@ public final class Preflight {
         }
       }
       LOG.info("{} rows of {} are pending for {}", pending, tables.names().source(), fingerprint);
+      long done = JvmMemory.sinceStartMillis();
+      LOG.info("Start-up: preflight from {} to {} ms after the process started: database reached in {} ms, model"
+          + " ready in {} ms, tables checked and pending rows counted in {} ms", began, done, reached - began,
+          loaded - reached, done - loaded);
       warnIfPollsScan(o, (System.nanoTime() - countStart) / 1_000_000);
       return new Checked(database, tables, layout, spec, model, pending, min, max, checkedWith, pruned, documents,
           o.getHnswIndex() && !o.getContinuous(), drain, writeMethod);
