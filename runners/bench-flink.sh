@@ -3,6 +3,7 @@
 # (one TaskManager, two slots) on free ports under target/flink-bench, runs io.pgembed.bench.FlinkBenchmark, stops it.
 #   runners/bench-flink.sh [--texts=2000] [--rounds=2]
 set -euo pipefail
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | grep -v '^set -euo'; exit 0; fi  # the usage above
 cd "$(dirname "$0")/.."
 mvn -q -B test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 export FLINK_CLUSTER_HOME=$PWD/target/flink-bench FLINK_REST_PORT=${FLINK_REST_PORT:-18081} FLINK_RPC_PORT=${FLINK_RPC_PORT:-16123}

@@ -3,6 +3,7 @@
 # skipped) when it is missing or older than the sources. PGEMBED_JAR names a jar to use as it is.
 # Used by direct.sh, flink.sh and bench-flink.sh.
 set -euo pipefail
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | grep -v '^set -euo'; exit 0; fi  # the usage above
 if [ -n "${PGEMBED_JAR:-}" ]; then
   echo "$PGEMBED_JAR"
   exit 0

@@ -11,4 +11,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jar=$("$root/runners/bundled-jar.sh")
 # Never download anything at run time: DJL's natives come from the jar.
-exec java "@$root/runners/direct-jvm.args" ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -jar "$jar" "$@"
+# -Dpgembed.home: profiles (pipelines/) and the demo's corpus are found in this checkout from any directory.
+exec java "@$root/runners/direct-jvm.args" ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -Dpgembed.home="$root" \
+  -jar "$jar" "$@"

@@ -14,6 +14,7 @@
 # Ports: FLINK_REST_PORT (default 8081: submit with --flinkMaster=localhost:8081), FLINK_RPC_PORT (default 6123).
 # JAVA_HOME picks the JVM (Java 17 or later); FLINK_TM_JAVA_OPTS adds TaskManager JVM flags.
 set -euo pipefail
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | grep -v '^set -euo'; exit 0; fi  # the usage above
 root=$(cd "$(dirname "$0")/.." && pwd)
 home=${FLINK_CLUSTER_HOME:-$root/target/flink-cluster}
 conf=${FLINK_CLUSTER_CONF:-$root/runners/flink-conf}

@@ -26,5 +26,5 @@ given filesToStage || args+=("--filesToStage=$jar")
 # its client too), as a java @argfile.
 # shellcheck disable=SC2086
 # Beam's Flink runner logs every translated transform and dumps all accumulators as JSON at INFO: warnings only.
-exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "@$root/runners/flink-conf/java17.args" -Dai.djl.offline=true \
+exec ${JAVA_HOME:+$JAVA_HOME/bin/}java ${JAVA_OPTS:--Xmx2g} "@$root/runners/flink-conf/java17.args" -Dai.djl.offline=true -Dpgembed.home="$root" \
   -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=warn -jar "$jar" "${args[@]}"

@@ -9,6 +9,7 @@
 # install those two packages yourself and run `make && sudo make install` in pgvector's source, or point the tests
 # at a server that has pgvector with PGEMBED_PGVECTOR_URL (see the README, "pgvector").
 set -euo pipefail
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | grep -v '^set -euo'; exit 0; fi  # the usage above
 here="$(cd "$(dirname "$0")" && pwd)"
 source="${1:-$here/vendor/pgvector-0.8.6.tar.gz}"
 pg_config="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"

@@ -1,6 +1,17 @@
 # The job's pipeline options, one variable per option: variable some_name is --someName. null leaves the option
-# to the job's own default (see README.md, "Options"). TerraformOptionsTest checks that every variable here is
-# a real option of the job, and that its default parses.
+# to the job's own default (see README.md, "Options reference"). TerraformOptionsTest checks both ways: every
+# variable here is a real option of the job, reaches its arguments and has a default that parses; and every option
+# of `run` is either a variable here or in this list of the ones left out, with why:
+#
+# Left out:
+#   --passwordFile: the module sets it to the mounted Kubernetes secret; the password is never a job argument
+#   --reportFile: a file on the JobManager's pod; the Flink UI, the job's metrics and the tables are the record
+#   --verbose: a progress line for a terminal; the Flink UI shows the job's progress
+#   --profile: a profile file's settings are these variables; set them here
+#   --samplePercent: embeds a sample of the rows, for an experiment rather than a deployment
+#   --canaryModel, --canaryPercent, --canaryPooling, --canaryNormalize, --canaryMaxLength, --canaryMinOverlap,
+#   --canaryMaxDrift, --canaryMaxFailureRate, --canaryMinRows, --force: a canary is its own run, report and
+#     promotion (README, "Canary rollout"), made with the command line or the queue, not a standing deployment
 #
 # The password is not among them: it comes from a Kubernetes secret, mounted as a file (--passwordFile), never a
 # job argument (see postgres.tf).
@@ -127,7 +138,7 @@ variable "max_batch_tokens" {
 }
 
 variable "write_batch_size" {
-  description = "--writeBatchSize: rows per JDBC batch upsert."
+  description = "--writeBatchSize: rows per write (a COPY and its upsert, or a JDBC batch)."
   type        = number
   default     = 500
 }
@@ -196,4 +207,88 @@ variable "checkpointing_interval" {
   description = "--checkpointingInterval: ms between checkpoints of a continuous job."
   type        = number
   default     = 60000
+}
+
+variable "source_query" {
+  description = "--sourceQuery: SQL returning the id and text columns, read in read-only transactions, instead of the whole source table. null: the table."
+  type        = string
+  default     = null
+}
+
+variable "text_search_index" {
+  description = "--textSearchIndex: create the expression GIN index that hybrid search (search --mode=hybrid, serve's /search) needs, when missing."
+  type        = bool
+  default     = false
+}
+
+variable "text_search_config" {
+  description = "--textSearchConfig: the PostgreSQL text search configuration of that index and of hybrid queries."
+  type        = string
+  default     = "english"
+}
+
+variable "pooling" {
+  description = "--pooling: mean or cls. null: the model's own."
+  type        = string
+  default     = null
+}
+
+variable "normalize" {
+  description = "--normalize: L2-normalize the vectors. null: the model's own."
+  type        = bool
+  default     = null
+}
+
+variable "max_length" {
+  description = "--maxLength: tokens per text (the rest is truncated, or chunked with chunking = \"tokens\"). null: the model's own."
+  type        = number
+  default     = null
+}
+
+variable "intra_op_threads" {
+  description = "--intraOpThreads: libtorch threads per forward pass. null: the TaskManager's cores divided by workers."
+  type        = number
+  default     = null
+}
+
+variable "inter_op_threads" {
+  description = "--interOpThreads: libtorch inter-op threads. null: 1."
+  type        = number
+  default     = null
+}
+
+variable "write_method" {
+  description = "--writeMethod: auto (binary COPY for a target of one vector per row where the role may create temporary tables, else statements), copy or statements."
+  type        = string
+  default     = "auto"
+}
+
+variable "batch_mode" {
+  description = "--batchMode: count (batch_size rows per group) or tokens (a budget of max_batch_tokens)."
+  type        = string
+  default     = "count"
+}
+
+variable "max_buffering_ms" {
+  description = "--maxBufferingMs: longest wait for a group to fill, in ms (lower it in continuous mode for latency)."
+  type        = number
+  default     = 2000
+}
+
+variable "length_buckets" {
+  description = "--lengthBuckets: group rows of similar token length together (less padding)."
+  type        = bool
+  default     = true
+}
+
+variable "read_partitions" {
+  description = "--readPartitions: parallel reads of numeric ids. 0: 2 x workers."
+  type        = number
+  default     = 0
+}
+
+variable "timeout" {
+  description = "--timeout: a batch run's time limit in ms (what reaches the model after it stays pending; status partial). 0: none."
+  type        = number
+  default     = 0
 }

@@ -9,7 +9,7 @@ locals {
   in_cluster_url  = "jdbc:postgresql://${var.name}-postgres.${var.namespace}.svc:5432/${var.postgres_database}"
   password_dir    = "/run/secrets/pg-embeddings"
 
-  # The job's options, one per variable of job_options.tf (FlinkClusterTerraformTest keeps the two in step).
+  # The job's options, one per variable of job_options.tf (TerraformOptionsTest keeps the two in step).
   # null values are left out, so the job's own defaults apply.
   job_options = {
     jdbcUrl                  = var.jdbc_url != null ? var.jdbc_url : local.in_cluster_url
@@ -43,6 +43,20 @@ locals {
     continuous               = var.continuous
     pollInterval             = var.poll_interval
     checkpointingInterval    = var.checkpointing_interval
+    sourceQuery              = var.source_query
+    textSearchIndex          = var.text_search_index
+    textSearchConfig         = var.text_search_config
+    pooling                  = var.pooling
+    normalize                = var.normalize
+    maxLength                = var.max_length
+    intraOpThreads           = var.intra_op_threads
+    interOpThreads           = var.inter_op_threads
+    writeMethod              = var.write_method
+    batchMode                = var.batch_mode
+    maxBufferingMs           = var.max_buffering_ms
+    lengthBuckets            = var.length_buckets
+    readPartitions           = var.read_partitions
+    timeout                  = var.timeout
   }
   job_args = concat(
     ["run", "--runner=FlinkRunner", "--passwordFile=${local.password_dir}/password"],

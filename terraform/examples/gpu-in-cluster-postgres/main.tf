@@ -33,6 +33,8 @@ module "embeddings" {
   source_table     = "public.documents"
   text_column      = "body"
   embedding_column = "embedding"
+  vector_type      = "vector" # a new target as pgvector's vector(384), with an HNSW index after the first run
+  hnsw_index       = true
   device           = "cuda"
   workers          = 10
   batch_size       = 16

@@ -72,7 +72,7 @@ public final class Main {
           return p.promoted() ? EXIT_OK : ExitCode.CANARY_REFUSED.code();
         }
         case "demo" -> {
-          return DemoCommand.run(OptionSources.parse(rest, System.getenv(), DemoOptions.class), Path.of(""));
+          return DemoCommand.run(OptionSources.parse(rest, System.getenv(), DemoOptions.class), OptionSources.home());
         }
         case "search" -> {
           SearchCommand.run(OptionSources.parse(rest, System.getenv(), SearchOptions.class));
@@ -140,11 +140,13 @@ public final class Main {
         "  cancel  --jdbcUrl=... --job=ID",
         "  worker  --jdbcUrl=... [--queue=embeddings] [--concurrency=1] [--retries=3] [--port=8080]: run jobs",
         "  run --canaryModel=M --canaryPercent=P: also embed P% of rows with candidate M into <target>_canary",
-        "  canary-report --canaryModel=M [run options]: top-10 overlap and self-similarity of the two models",
-        "  promote --canaryModel=M [run options] [--queue=...]: copy the canary vectors, enqueue the rest",
+        "  canary-report --canaryModel=M [run options]: judge the candidate on the canary rows (top-10 neighbour",
+        "          overlap, cosine drift, failure rate, rows) against the gate's thresholds",
+        "  promote --canaryModel=M [run options] [--queue=...]: judge, then copy the canary vectors and enqueue the",
+        "          rest (refused with exit 5 when the gate says no, unless --force)",
         "  capture-sql --jdbcUrl=... --sourceTable=... [--username=ROLE]: print the change log's DDL for a DBA",
         "  help    this text; 'COMMAND --help' lists a command's options",
         "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout),",
-        "  4 the database unreachable or refusing the login (nothing read)");
+        "  4 the database unreachable or refusing the login (nothing read), 5 a promotion the canary gate refused");
   }
 }

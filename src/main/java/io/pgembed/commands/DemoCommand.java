@@ -44,8 +44,8 @@ public final class DemoCommand {
     List<String[]> files = corpus(projectRoot);
     if (files.isEmpty()) {
       throw new BadInputException(
-          "demo loads this project's sources as its corpus: run it from the project root (no src/ or README.md in "
-              + projectRoot.toAbsolutePath() + ")");
+          "demo loads this project's sources as its corpus: start it with runners/direct.sh (from any directory),"
+              + " or from the project's root (no src/ or README.md in " + projectRoot.toAbsolutePath() + ")");
     }
     System.out.printf("Starting an embedded PostgreSQL and loading %d of this project's files ...%n", files.size());
     try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
@@ -96,10 +96,14 @@ public final class DemoCommand {
     }
   }
 
-  /** (path, text) of README.md and the files of pipelines/, runners/ and src/main: whole files, as documents. */
+  /**
+   * (path, text) of README.md and the sources of three packages (the database, the embedding step and the model):
+   * whole files, as documents; a few hundred chunks, so that a first run shows its searches within about a minute.
+   */
   static List<String[]> corpus(Path root) throws IOException {
     List<Path> files = new ArrayList<>();
-    for (String dir : new String[] {"README.md", "pipelines", "runners", "src/main"}) {
+    for (String dir : new String[] {"README.md", "src/main/java/io/pgembed/db", "src/main/java/io/pgembed/embed",
+        "src/main/java/io/pgembed/model"}) {
       Path p = root.resolve(dir);
       if (Files.isRegularFile(p)) {
         files.add(p);

@@ -8,7 +8,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 /**
  * Which model to run, where, and how to batch it. Shared by every command that embeds.
  *
- * <p>Precedence: the command line, then the seed system's environment variables ({@code EMBEDDING_DEVICE},
+ * <p>Precedence: the command line, then the environment variables ({@code EMBEDDING_DEVICE},
  * {@code EMBEDDING_WORKERS}, {@code EMBEDDING_BATCH_SIZE}), then a profile, then the defaults ({@link OptionSources}).
  */
 public interface ModelOptions extends ModelSpecOptions {

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OptionSources {
   private static final Logger LOG = LoggerFactory.getLogger(OptionSources.class);
-  /** The seed system's environment variables and the options they set. */
+  /** The environment variables that set options (below the command line, above a profile), and those options. */
   static final Map<String, String> ENVIRONMENT = new LinkedHashMap<>();
 
   static {
@@ -176,11 +176,26 @@ public final class OptionSources {
   }
 
   /** {@code NAME} means {@code pipelines/NAME.properties}; anything with a slash or .properties is a path. */
+  /**
+   * The project's directory: {@code -Dpgembed.home} (the launchers set it to the checkout they run from), else the
+   * working directory. Profiles ({@code pipelines/}) and the demo's corpus are found there, whatever directory a
+   * launcher is started from.
+   */
+  public static Path home() {
+    String home = System.getProperty("pgembed.home");
+    return home == null || home.isBlank() ? Path.of("") : Path.of(home);
+  }
+
+  /**
+   * A profile by name: {@code pipelines/NAME.properties} in the working directory, else in {@link #home()}; or a
+   * path to a .properties file.
+   */
   static Map<String, String> readProfile(String profile) {
-    Path path =
-        profile.contains("/") || profile.endsWith(".properties")
-            ? Path.of(profile)
-            : Path.of("pipelines", profile + ".properties");
+    boolean byPath = profile.contains("/") || profile.endsWith(".properties");
+    Path path = byPath ? Path.of(profile) : Path.of("pipelines", profile + ".properties");
+    if (!byPath && !Files.isReadable(path)) {
+      path = home().resolve(path);
+    }
     if (!Files.isReadable(path)) {
       throw new IllegalArgumentException(
           "--profile=" + profile + ": " + path.toAbsolutePath() + " does not exist; profiles live in pipelines/"

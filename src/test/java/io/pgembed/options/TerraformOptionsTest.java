@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
@@ -19,9 +21,9 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.junit.Test;
 
 /**
- * The terraform module's job variables (terraform/job_options.tf) mirror the pipeline options one to one: each is a
- * real option (some_name is --someName), each reaches the job's arguments in main.tf, and its default parses as
- * that option. The infrastructure variables (variables.tf) are none of the options.
+ * The terraform module's job variables (terraform/job_options.tf) mirror the pipeline options: each is a real
+ * option (some_name is --someName), each reaches the job's arguments in main.tf, and its default parses as that
+ * option; every option of run is a variable or listed as left out, with why. The infrastructure variables (variables.tf) are none of the options.
  */
 public class TerraformOptionsTest {
   private static final Path TERRAFORM = Path.of("terraform");
@@ -90,6 +92,37 @@ public class TerraformOptionsTest {
       Method g = getter(d.getKey());
       Object parsed = g.invoke(o.as(g.getDeclaringClass().asSubclass(PipelineOptions.class)));
       assertEquals("--" + d.getKey() + " from the terraform default", d.getValue(), String.valueOf(parsed));
+    }
+  }
+
+  /**
+   * The other way: every option of {@code run} is a job variable, or named in job_options.tf's "Left out:" list with
+   * its reason; nothing is in both, and the list names only real options.
+   */
+  @Test
+  public void everyRunOptionIsAJobVariableOrLeftOutWithItsReason() throws Exception {
+    Set<String> mirrored = new TreeSet<>();
+    variables("job_options.tf").keySet().forEach(v -> mirrored.add(camel(v)));
+    String text = Files.readString(TERRAFORM.resolve("job_options.tf"));
+    Matcher list = Pattern.compile("(?s)# Left out:\\n(.*?)\\n#\\n").matcher(text);
+    assertTrue("job_options.tf has no '# Left out:' list", list.find());
+    Set<String> leftOut = new TreeSet<>();
+    for (String line : list.group(1).split("\n")) {
+      Matcher named = Pattern.compile("--([a-zA-Z]+)").matcher(line.contains(":") ? line.substring(0,
+          line.indexOf(':')) : line);
+      while (named.find()) {
+        leftOut.add(named.group(1));
+      }
+    }
+    Set<String> options = OptionSources.ownProperties(EmbeddingPipelineOptions.class);
+    for (String option : leftOut) {
+      assertTrue("job_options.tf leaves out --" + option + ", which is not an option of run", options.contains(option));
+      assertFalse("--" + option + " is both a variable and left out", mirrored.contains(option));
+    }
+    for (String option : options) {
+      assertTrue("--" + option + " is neither a variable of terraform/job_options.tf nor in its 'Left out:' list"
+          + " (add a variable, or list it there with the reason)", mirrored.contains(option)
+          || leftOut.contains(option));
     }
   }
 
