@@ -87,7 +87,7 @@ public final class BenchCorpus {
     return new ArrayList<>(out.subList(0, Math.min(n, out.size())));
   }
 
-  /** Every distinct package description this machine's apt knows (63,666 on Debian 12's lists), in a fixed order. */
+  /** Every distinct package description this machine's apt knows (60,012 here on 2026-11-30), in a fixed order. */
   public static List<String> uniquePackageDescriptions() {
     List<String> all = packageDescriptions(Integer.MAX_VALUE, 7);
     List<String> out = new ArrayList<>(new java.util.TreeSet<>(all));

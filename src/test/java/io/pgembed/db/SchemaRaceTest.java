@@ -17,14 +17,6 @@ import org.junit.Test;
  * two worker JVMs starting their first jobs together.
  */
 public class SchemaRaceTest {
-  private static long lockWaits(String db) {
-    try {
-      return TestDatabase.count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-          + " AND wait_event_type = 'Lock'");
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   @Test
   public void aRunThatLosesTheRaceToCreateTheFailuresTableUsesTheWinnersTable() throws Exception {
@@ -45,7 +37,7 @@ public class SchemaRaceTest {
           throw new IllegalStateException(e);
         }
       });
-      Await.await("the other run's CREATE waiting for the first's", 60, () -> lockWaits(db) == 1);
+      Await.await("the other run's CREATE waiting for the first's", 60, () -> TestDatabase.lockWaits(db) == 1);
       winner.commit();
       Layout layout = loser.get(60, TimeUnit.SECONDS);
       assertEquals(VectorType.REAL_ARRAY, layout.vectorType());

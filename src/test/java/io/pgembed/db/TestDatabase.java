@@ -57,4 +57,14 @@ public final class TestDatabase {
       return rs.getLong(1);
     }
   }
+
+  /** Sessions of {@code jdbcUrl}'s database waiting for a lock: where a test holds another session's statement. */
+  public static long lockWaits(String jdbcUrl) {
+    try {
+      return count(jdbcUrl, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+          + " AND wait_event_type = 'Lock'");
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 }

@@ -71,14 +71,6 @@ public class DeadlockRetryTest {
     }
   }
 
-  private static long lockWaits(String db) {
-    try {
-      return TestDatabase.count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-          + " AND wait_event_type = 'Lock'");
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   static final class ThreeRows extends DoFn<Integer, KV<RowKey, float[]>> {
     @ProcessElement
@@ -136,7 +128,7 @@ public class DeadlockRetryTest {
       // The job's batch of rows 1, 2, 3: it takes row 1 or 3 (whichever it writes first), then waits for row 2.
       CompletableFuture<Void> job = writeThreeRows(db, tables);
 
-      io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);
+      io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> TestDatabase.lockWaits(db) == 1);
       String held = locked(db, 1) ? "1" : locked(db, 3) ? "3" : null;
       assertTrue("the job holds row 1 or row 3 while it waits", held != null);
       // Now this transaction waits for the row the job holds, while the job waits for row 2: a deadlock.
@@ -176,7 +168,7 @@ public class DeadlockRetryTest {
 
       CompletableFuture<Void> job = writeThreeRows(db, tables);
 
-      io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> lockWaits(db) == 1);
+      io.pgembed.Await.await("the job's batch waiting for row 2", 60, () -> TestDatabase.lockWaits(db) == 1);
       other.commit(); // row 2 changed after the batch's snapshot: the batch cannot be serialized
       job.get(120, TimeUnit.SECONDS);
     }
