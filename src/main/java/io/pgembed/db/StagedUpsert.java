@@ -66,10 +66,8 @@ public final class StagedUpsert implements Serializable {
   /** Upserts the staged rows and clears their failure records. One parameter: the model's fingerprint. */
   public String upsertStatement() {
     TargetSql.Rows rows = new TargetSql.Rows(names);
-    String vector = stagesNativeVector() ? "v" : layout.vectorType() == VectorType.REAL_ARRAY ? "v"
-        : "CAST(v AS " + layout.vectorType().sqlName() + ")";
-    return "WITH cleared AS (DELETE FROM " + names.failures().quoted() + " WHERE target_table = "
-        + names.targetLiteral() + " AND artifact_id IN (SELECT id FROM " + staging() + "))"
+    String vector = layout.vectorType() == VectorType.HALFVEC ? "CAST(v AS halfvec)" : "v";
+    return rows.clearFailures("IN (SELECT id FROM " + staging() + ")")
         + " INSERT INTO " + rows.target() + " (" + rows.columns() + ")"
         + " SELECT CAST(id AS " + layout.idCastType() + "), " + vector + ", ?, sha, now() FROM " + staging()
         + " ORDER BY 1" + rows.onConflictReplace();

@@ -90,9 +90,7 @@ public abstract sealed class TargetSql implements Serializable permits TargetSql
     /** Upserts one vector and clears the row's earlier failures, in one statement. Parameters: id, id, vector, model, sha. */
     @Override
     public String upsertStatement(Layout layout) {
-      return "WITH cleared AS (DELETE FROM " + names.failures().quoted() + " WHERE target_table = "
-          + names.targetLiteral() + " AND artifact_id = ?)"
-          + " INSERT INTO " + target() + " (" + columns() + ")"
+      return clearFailures("= ?") + " INSERT INTO " + target() + " (" + columns() + ")"
           + " VALUES (CAST(? AS " + layout.idCastType() + "), " + layout.vectorType().parameter() + ", ?, ?, now())"
           + onConflictReplace();
     }
@@ -124,6 +122,12 @@ public abstract sealed class TargetSql implements Serializable permits TargetSql
         throw new IllegalArgumentException(names.target() + " holds chunks (it has chunk_seq): pass"
             + " --chunking=tokens to keep it current, or name another --targetTable for one vector per row");
       }
+    }
+
+    /** A CTE deleting this target's failure records of the ids where {@code artifact_id <idCondition>}. */
+    String clearFailures(String idCondition) {
+      return "WITH cleared AS (DELETE FROM " + names.failures().quoted() + " WHERE target_table = "
+          + names.targetLiteral() + " AND artifact_id " + idCondition + ")";
     }
 
     /** The target's columns, for inserts (the upsert, a canary's promotion). */

@@ -1,8 +1,10 @@
 package io.pgembed.write;
 
+import io.pgembed.db.RowKey;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
+import java.util.Collection;
+import org.apache.beam.sdk.values.KV;
 
 /**
  * Rows of (id text, vector, sha bytea) in PostgreSQL's binary COPY format: a vector as pgvector's binary
@@ -10,7 +12,7 @@ import java.util.List;
  * floats are sent bit for bit, as the row-by-row path's binary array parameter sends them.
  *
  * <pre>{@code
- * byte[] bytes = BinaryCopy.encode(ids, vectors, shas, true);
+ * byte[] bytes = BinaryCopy.encode(rows, true);
  * copyManager.copyIn("COPY t (id, v, sha) FROM STDIN (FORMAT binary)", new ByteArrayInputStream(bytes));
  * }</pre>
  */
@@ -20,27 +22,29 @@ final class BinaryCopy {
 
   private BinaryCopy() {}
 
-  /** The COPY data of {@code ids.size()} rows; a null sha is NULL. */
-  static byte[] encode(List<String> ids, List<float[]> vectors, List<byte[]> shas, boolean nativeVector) {
-    byte[][] idBytes = new byte[ids.size()][];
+  /** The COPY data of {@code rows} (the key's id and content sha, the vector); a null sha is NULL. */
+  static byte[] encode(Collection<KV<RowKey, float[]>> rows, boolean nativeVector) {
+    byte[][] idBytes = new byte[rows.size()][];
     long size = SIGNATURE.length + 8 + 2;
-    for (int i = 0; i < idBytes.length; i++) {
-      idBytes[i] = ids.get(i).getBytes(StandardCharsets.UTF_8);
-      byte[] sha = shas.get(i);
-      size += 2 + 4 + idBytes[i].length + 4 + vectorBytes(vectors.get(i).length, nativeVector) + 4
+    int n = 0;
+    for (KV<RowKey, float[]> row : rows) {
+      idBytes[n] = row.getKey().id().getBytes(StandardCharsets.UTF_8);
+      byte[] sha = row.getKey().contentSha256();
+      size += 2 + 4 + idBytes[n++].length + 4 + vectorBytes(row.getValue().length, nativeVector) + 4
           + (sha == null ? 0 : sha.length);
     }
     if (size > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException("a COPY batch of " + ids.size() + " vectors is over 2 GB: lower"
+      throw new IllegalArgumentException("a COPY batch of " + rows.size() + " vectors is over 2 GB: lower"
           + " --writeBatchSize");
     }
     ByteBuffer b = ByteBuffer.allocate((int) size); // big-endian, as COPY's binary format is
     b.put(SIGNATURE).putInt(0).putInt(0); // flags, header extension length
-    for (int i = 0; i < idBytes.length; i++) {
-      float[] v = vectors.get(i);
-      byte[] sha = shas.get(i);
+    int i = 0;
+    for (KV<RowKey, float[]> row : rows) {
+      float[] v = row.getValue();
+      byte[] sha = row.getKey().contentSha256();
       b.putShort((short) 3);
-      b.putInt(idBytes[i].length).put(idBytes[i]);
+      b.putInt(idBytes[i].length).put(idBytes[i++]);
       b.putInt(vectorBytes(v.length, nativeVector));
       if (nativeVector) {
         if (v.length > Short.MAX_VALUE) {

@@ -10,9 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -37,10 +35,6 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class CopyUpserts extends PTransform<PCollection<KV<RowKey, float[]>>, PCollection<Void>> {
-  private static final int TRIES = 5;
-  private static final long GIVE_UP_AFTER_MS = 120_000;
-  private static final long FIRST_BACKOFF_MS = 500;
-
   private final Database database;
   private final StagedUpsert staged;
   private final String fingerprint;
@@ -55,10 +49,7 @@ public final class CopyUpserts extends PTransform<PCollection<KV<RowKey, float[]
 
   /** Upserts into {@code staged}'s target, {@code batchSize} (>= 1) vectors per COPY and transaction. */
   public static CopyUpserts of(Database database, StagedUpsert staged, String fingerprint, int batchSize) {
-    if (batchSize < 1) {
-      throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + batchSize);
-    }
-    return new CopyUpserts(database, staged, fingerprint, batchSize);
+    return new CopyUpserts(database, staged, fingerprint, VectorWriter.checkBatchSize(batchSize));
   }
 
   @Override
@@ -104,28 +95,21 @@ public final class CopyUpserts extends PTransform<PCollection<KV<RowKey, float[]
       if (batch.isEmpty()) {
         return;
       }
-      List<String> ids = new ArrayList<>(batch.size());
-      List<float[]> vectors = new ArrayList<>(batch.size());
-      List<byte[]> shas = new ArrayList<>(batch.size());
-      for (KV<RowKey, float[]> row : batch.values()) {
-        ids.add(row.getKey().id());
-        vectors.add(row.getValue());
-        shas.add(row.getKey().contentSha256());
-      }
-      byte[] data = BinaryCopy.encode(ids, vectors, shas, staged.stagesNativeVector());
-      long giveUpAt = System.currentTimeMillis() + GIVE_UP_AFTER_MS;
-      long backoff = FIRST_BACKOFF_MS;
+      byte[] data = BinaryCopy.encode(batch.values(), staged.stagesNativeVector());
+      long giveUpAt = System.currentTimeMillis() + VectorWriter.RETRY_WITHIN.getMillis();
+      long backoff = VectorWriter.FIRST_BACKOFF.getMillis();
       for (int attempt = 1; ; attempt++) {
         try {
           write(data);
           batch.clear();
           return;
         } catch (SQLException e) {
-          if (!SqlStates.conflict(e) || attempt >= TRIES || System.currentTimeMillis() + backoff > giveUpAt) {
+          if (!SqlStates.conflict(e) || attempt >= VectorWriter.TRIES
+              || System.currentTimeMillis() + backoff > giveUpAt) {
             throw e;
           }
           LOG.warn("Writing {} vectors lost a conflict (SQLState {}): rolled back, writing them again in {} ms"
-              + " (try {} of {})", ids.size(), e.getSQLState(), backoff, attempt + 1, TRIES);
+              + " (try {} of {})", batch.size(), e.getSQLState(), backoff, attempt + 1, VectorWriter.TRIES);
           Thread.sleep(backoff); // a backoff between tries of a conflict, as JdbcIO's retries
           backoff *= 2;
         }

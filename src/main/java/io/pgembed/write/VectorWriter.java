@@ -30,9 +30,14 @@ import org.joda.time.Duration;
  * }</pre>
  */
 public final class VectorWriter {
-  /** A batch that lost a deadlock or a serialization conflict is rolled back and written again: 5 tries in 2 min. */
-  static final JdbcIO.RetryConfiguration RETRIES =
-      JdbcIO.RetryConfiguration.create(5, Duration.standardMinutes(2), Duration.millis(500));
+  /**
+   * A batch that lost a deadlock or a serialization conflict is rolled back and written again: 5 tries in 2 min,
+   * the first after 500 ms (both write methods).
+   */
+  static final int TRIES = 5;
+  static final Duration RETRY_WITHIN = Duration.standardMinutes(2);
+  static final Duration FIRST_BACKOFF = Duration.millis(500);
+  static final JdbcIO.RetryConfiguration RETRIES = JdbcIO.RetryConfiguration.create(TRIES, RETRY_WITHIN, FIRST_BACKOFF);
 
   private VectorWriter() {}
 
@@ -104,7 +109,7 @@ public final class VectorWriter {
         .withRetryConfiguration(RETRIES);
   }
 
-  private static int checkBatchSize(int batchSize) {
+  static int checkBatchSize(int batchSize) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("--writeBatchSize must be >= 1, but was " + batchSize);
     }
