@@ -112,13 +112,14 @@ public final class BatchTexts<K>
 
     @Setup
     public void setup() {
-      counting = buckets > 1 ? counter.open() : null;
+      counting = buckets > 1 || counter.measures() ? counter.open() : null;
     }
 
     @ProcessElement
     public void process(@Element KV<K, String> kv, OutputReceiver<KV<Integer, KV<K, String>>> out) {
       int shard = Math.floorMod(Objects.hashCode(kv.getKey()), shards);
-      int bucket = counting == null ? 0 : bucket(null, maxTokensPerText, counting.count(kv.getValue()));
+      long tokens = counting == null ? -1 : counting.count(kv.getValue());
+      int bucket = buckets > 1 ? bucket(null, maxTokensPerText, tokens) : 0;
       out.output(KV.of(shard * buckets + bucket, kv));
     }
 

@@ -20,6 +20,14 @@ public interface TokenCounter extends Serializable {
 
   Counting open();
 
+  /**
+   * Whether counting also measures what it counts (a metric per text): then {@link BatchTexts} counts every text,
+   * even without length buckets.
+   */
+  default boolean measures() {
+    return false;
+  }
+
   /** An open counter; not necessarily thread-safe. */
   interface Counting extends AutoCloseable {
     long count(String text);

@@ -48,6 +48,7 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     int maxTokensPerText = 512;
     int shards;
     boolean lengthBuckets = true;
+    boolean measuring;
     Duration maxBuffering = Duration.standardSeconds(2);
     long deadlineMillis;
   }
@@ -134,6 +135,16 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     return with(c -> c.lengthBuckets = lengthBuckets);
   }
 
+  /**
+   * Measures every text as a whole document as it is batched: counts documents, their tokens and the tokens a
+   * vector covers, from the one tokenization that picks its length bucket ({@link MeasureTexts} counts the same
+   * with a tokenization and a step of its own). For texts that are documents, not chunks ({@link ChunkTexts} counts
+   * those).
+   */
+  public EmbedTexts<K> withMeasuring(boolean measuring) {
+    return with(c -> c.measuring = measuring);
+  }
+
   /** The longest wait for a group to fill before it is embedded as it is. */
   public EmbedTexts<K> withMaxBuffering(Duration maxBuffering) {
     if (maxBuffering == null || maxBuffering.getMillis() < 1) {
@@ -167,7 +178,7 @@ public final class EmbedTexts<K> extends PTransform<PCollection<KV<K, String>>, 
     PCollectionTuple out =
         texts
             .apply("Batch", new BatchTexts<K>(s.batchMode, limit, s.maxTokensPerText, s.shards, s.lengthBuckets,
-                s.maxBuffering, new ModelTokenCounter(s.model)))
+                s.maxBuffering, new ModelTokenCounter(s.model, s.measuring)))
             .apply("Embed", ParDo.of(new EmbedBatchFn<K>(s.model, s.batchSize, s.maxBatchTokens, s.deadlineMillis,
                     embedded, failed, deferred))
                 .withOutputTags(embedded, TupleTagList.of(failed).and(deferred)));

@@ -13,7 +13,8 @@ import org.apache.beam.sdk.values.PCollection;
 /**
  * Documents pass unchanged, each measured with the model's own tokenizer: counts documents, their tokens, and the
  * tokens a vector covers (the first maximum length's; the rest is truncated). NULL and blank texts pass uncounted,
- * for the embed step to skip. What a run without chunking applies before {@link EmbedTexts}.
+ * for the embed step to skip. {@link EmbedTexts#withMeasuring} counts the same without a step and a tokenization of
+ * its own (what a run without chunking does); this transform is for a pipeline that measures elsewhere.
  *
  * <pre>{@code
  * rows.apply("Measure", MeasureTexts.<RowKey>of(spec));

@@ -24,7 +24,7 @@ import org.joda.time.Duration;
 
 /**
  * The job as one transform: (1) JdbcIO reads the pending rows of a PostgreSQL table, once or every poll interval,
- * (2) the documents become what the model embeds (chunks, or the rows measured), (3) {@link EmbedTexts} batches
+ * (2) the documents become what the model embeds (chunks; or the rows as they are), (3) {@link EmbedTexts} batches
  * and embeds them, (4) JdbcIO upserts the vectors and (5) records the rows that got none. Its output is
  * {@link EmbedTexts}' result, so a caller or a test can see what was embedded and what failed.
  *
@@ -95,7 +95,8 @@ public final class EmbedPendingRows extends PTransform<PBegin, EmbedTexts.Result
 
   /**
    * How documents become what the model embeds: {@link ChunkTexts} for a target of chunks (required there), or
-   * {@link io.pgembed.embed.MeasureTexts}; without it rows go to the model as they are, unmeasured.
+   * {@link io.pgembed.embed.MeasureTexts}; without it rows go to the model as they are (measured there with
+   * {@link EmbedTexts#withMeasuring}).
    */
   public EmbedPendingRows withDocuments(
       PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents) {

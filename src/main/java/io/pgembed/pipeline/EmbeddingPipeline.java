@@ -99,6 +99,7 @@ public final class EmbeddingPipeline {
             .withBatchMode(o.getBatchMode(), checked.model().fingerprint().maxLength())
             .withShards(o.getWorkers())
             .withLengthBuckets(o.getLengthBuckets())
+            .withMeasuring(checked.documents() == null)
             .withMaxBuffering(Duration.millis(o.getMaxBufferingMs()))
             .withDeadline(o.getContinuous() ? 0 : deadline);
     EmbedPendingRows job =

@@ -18,7 +18,6 @@ import io.pgembed.capture.LogDrain;
 import io.pgembed.db.Catalog;
 import io.pgembed.db.RowKey;
 import io.pgembed.embed.ChunkTexts;
-import io.pgembed.embed.MeasureTexts;
 import io.pgembed.metrics.JvmMemory;
 import io.pgembed.model.Chunking;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -56,7 +55,8 @@ public final class Preflight {
   /**
    * A run that passed its checks: where it reads and writes, the model it runs ({@code spec}) and its fingerprint,
    * what is pending, how many vectors of rows gone from the source it removed ({@code pruned}), how documents
-   * become what the model embeds ({@code documents}: chunks, or the rows measured), and whether a complete batch
+   * become what the model embeds ({@code documents}: chunks; null: the rows as they are, measured as they are batched),
+   * and whether a complete batch
    * run ends with an HNSW index ({@code hnswIndex}; see {@link AfterRun}), and with --changeCapture=trigger the
    * change log it drains ({@code drain}; null when it scans: {@code tables} then reads every row). It holds the
    * client's reference to the
@@ -248,12 +248,13 @@ public final class Preflight {
 
   /**
    * How documents reach the model: with --chunking=tokens, chunks of the model's maximum length and about 10% of it
-   * overlapping unless given, checked against the model's tokenizer; without, the rows as they are, measured.
+   * overlapping unless given, checked against the model's tokenizer; without, null: the rows as they are, which
+   * the embed step measures from the tokenization that picks their length bucket (one tokenization, no step).
    */
   private static PTransform<PCollection<KV<RowKey, String>>, PCollection<KV<RowKey, String>>> documents(
       EmbeddingPipelineOptions o, ModelSpec spec, EmbeddingModel model) {
     if (o.getChunking() == Chunking.NONE) {
-      return MeasureTexts.of(spec);
+      return null; // the rows as they are, measured where they are batched (EmbedTexts.withMeasuring)
     }
     if (o.getCanaryModel() != null) {
       throw new IllegalArgumentException("--canaryModel with --chunking=tokens is not supported yet: run the"

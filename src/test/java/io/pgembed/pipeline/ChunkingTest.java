@@ -173,4 +173,41 @@ public class ChunkingTest {
     assertEquals(count(db, "SELECT min(chunk_count) FROM docs_chunks WHERE artifact_id = 1"),
         count(db, "SELECT count(*) FROM docs_chunks WHERE artifact_id = 1"));
   }
+
+  /**
+   * Without chunking every non-blank row is measured once as a document, from the tokenization that picks its length
+   * bucket, with length buckets or without: documents, their whole tokens, and the tokens a vector covers.
+   */
+  @Test
+  public void aRunWithoutChunkingMeasuresEveryRowOnceAsADocument() throws Exception {
+    String db = TestDatabase.newDatabase("measured");
+    TextTokenizer tokenizer = TestModels.bundled().tokenizer();
+    String longDoc = document(3, 40);
+    Map<Long, String> docs = PipelineTestSupport.createDocs(db, 6, i -> switch ((int) i) {
+      case 1 -> longDoc;
+      case 2 -> null;
+      case 3 -> "  ";
+      default -> document((int) i * 11, (int) i - 3);
+    });
+    long source = 0;
+    long covered = 0;
+    for (String text : docs.values()) {
+      if (text != null && !text.isBlank()) {
+        int whole = tokenizer.countWhole(text);
+        source += whole;
+        covered += Math.min(whole, tokenizer.maxLength() - tokenizer.specialTokens());
+      }
+    }
+    assertThat("the long row is over the model's limit", tokenizer.countWhole(longDoc), greaterThan(300));
+    for (String buckets : List.of("true", "false")) {
+      RunReport r = PipelineTestSupport.runWhole(options(db, "--sourceTable=docs", "--targetTable=docs_" + buckets,
+          "--lengthBuckets=" + buckets), MODEL);
+      assertEquals(RunStatus.COMPLETE, r.status());
+      assertEquals("lengthBuckets=" + buckets, 4, r.embedded());
+      assertEquals("lengthBuckets=" + buckets, 4, r.metrics().documents());
+      assertEquals("lengthBuckets=" + buckets, source, r.metrics().sourceTokens());
+      assertEquals("lengthBuckets=" + buckets, covered, r.metrics().coveredTokens());
+      assertEquals(0, r.metrics().chunks());
+    }
+  }
 }
