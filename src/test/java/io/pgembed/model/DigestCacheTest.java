@@ -9,10 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
+import org.junit.rules.RuleChain;
 import org.junit.rules.TemporaryFolder;
 
 /**
@@ -21,23 +20,9 @@ import org.junit.rules.TemporaryFolder;
  * size and CRC.
  */
 public class DigestCacheTest {
-  @Rule public TemporaryFolder tmp = new TemporaryFolder();
-  private String before;
-
-  @Before
-  public void ownCache() throws Exception {
-    before = System.getProperty("pgembed.cacheDir");
-    System.setProperty("pgembed.cacheDir", tmp.newFolder("cache").toString());
-  }
-
-  @After
-  public void restore() {
-    if (before == null) {
-      System.clearProperty("pgembed.cacheDir");
-    } else {
-      System.setProperty("pgembed.cacheDir", before);
-    }
-  }
+  public TemporaryFolder tmp = new TemporaryFolder();
+  @Rule public RuleChain rules =
+      RuleChain.outerRule(tmp).around(new OwnCacheDir(() -> tmp.getRoot().toPath().resolve("cache")));
 
   private static final String A = "a".repeat(64);
   private static final String B = "b".repeat(64);

@@ -16,10 +16,10 @@ import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.zip.CRC32;
-import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
+import org.junit.rules.RuleChain;
 import org.junit.rules.TemporaryFolder;
 
 /**
@@ -28,30 +28,20 @@ import org.junit.rules.TemporaryFolder;
  * gives exactly the entry's bytes.
  */
 public class ExtractedResourceTest {
-  @Rule public TemporaryFolder tmp = new TemporaryFolder();
-  private String before;
+  public TemporaryFolder tmp = new TemporaryFolder();
+  @Rule public RuleChain rules =
+      RuleChain.outerRule(tmp).around(new OwnCacheDir(() -> tmp.getRoot().toPath().resolve("cache")));
   private URL onnx;
   private long size;
   private long crc;
 
   @Before
-  public void ownCache() throws Exception {
-    before = System.getProperty("pgembed.cacheDir");
-    System.setProperty("pgembed.cacheDir", tmp.getRoot().toPath().resolve("cache").toString());
+  public void theBundledWeightsEntry() throws Exception {
     onnx = ModelLoader.url(ModelLoader.BUNDLED_ONNX);
     assertEquals("the bundled weights come from a jar", "jar", onnx.getProtocol());
     var entry = ((JarURLConnection) onnx.openConnection()).getJarEntry();
     size = entry.getSize();
     crc = entry.getCrc();
-  }
-
-  @After
-  public void restore() {
-    if (before == null) {
-      System.clearProperty("pgembed.cacheDir");
-    } else {
-      System.setProperty("pgembed.cacheDir", before);
-    }
   }
 
   private long[] sizeAndCrc() throws Exception {
