@@ -103,7 +103,10 @@ public final class DigestCache {
     return dir().resolve("weights-sha256.properties");
   }
 
-  /** The cache directory: {@code -Dpgembed.cacheDir}, $PGEMBED_CACHE_DIR, $XDG_CACHE_HOME or ~/.cache, pg-embeddings. */
+  /**
+   * The cache directory: {@code -Dpgembed.cacheDir}, else $PGEMBED_CACHE_DIR, else pg-embeddings in $XDG_CACHE_HOME
+   * or ~/.cache.
+   */
   static Path dir() {
     String dir = System.getProperty("pgembed.cacheDir");
     if (dir == null || dir.isBlank()) {
