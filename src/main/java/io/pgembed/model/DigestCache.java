@@ -82,11 +82,8 @@ public final class DigestCache {
     }
     try {
       if (url.getProtocol().equals("jar")) {
-        JarURLConnection jar = (JarURLConnection) url.openConnection();
-        jar.setUseCaches(false);
-        var entry = jar.getJarEntry();
-        String path = jar.getJarFileURL().getPath();
-        jar.getJarFile().close();
+        var entry = jarEntry(url);
+        String path = ((JarURLConnection) url.openConnection()).getJarFileURL().getPath();
         return entry == null || entry.getCrc() < 0 ? null
             : "jar " + path + "!" + entry.getName() + " " + entry.getSize() + " " + entry.getCrc();
       }
@@ -97,6 +94,15 @@ public final class DigestCache {
       LOG.debug("No cache key for {}: {}", url, e.toString());
     }
     return null;
+  }
+
+  /** The jar entry (with its size and CRC-32) a {@code jar:} URL names, read without caching the jar open. */
+  static java.util.jar.JarEntry jarEntry(URL url) throws IOException {
+    JarURLConnection jar = (JarURLConnection) url.openConnection();
+    jar.setUseCaches(false);
+    var entry = jar.getJarEntry();
+    jar.getJarFile().close();
+    return entry;
   }
 
   static Path file() {

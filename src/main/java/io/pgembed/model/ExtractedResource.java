@@ -3,7 +3,6 @@ package io.pgembed.model;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.JarURLConnection;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,10 +36,7 @@ final class ExtractedResource {
     if (!url.getProtocol().equals("jar")) {
       return url.openStream();
     }
-    JarURLConnection jar = (JarURLConnection) url.openConnection();
-    jar.setUseCaches(false);
-    var entry = jar.getJarEntry();
-    jar.getJarFile().close();
+    var entry = DigestCache.jarEntry(url);
     if (entry == null || entry.getCrc() < 0 || entry.getSize() < 0) {
       return url.openStream();
     }
