@@ -175,7 +175,6 @@ public final class OptionSources {
     return out;
   }
 
-  /** {@code NAME} means {@code pipelines/NAME.properties}; anything with a slash or .properties is a path. */
   /**
    * The project's directory: {@code -Dpgembed.home} (the launchers set it to the checkout they run from), else the
    * working directory. Profiles ({@code pipelines/}) and the demo's corpus are found there, whatever directory a

@@ -6,9 +6,9 @@ import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * The job queue's own options ({@code enqueue}, {@code status}, {@code cancel}, {@code worker}), never passed on to a
- * job. The queue lives in the database of {@code --jdbcUrl}. Environment variables are defaults: {@code PGFLOW_QUEUE_NAME},
- * {@code PGFLOW_CONCURRENCY}, {@code PGFLOW_RETRIES}, {@code PGFLOW_TIMEOUT_MS}; {@code PGFLOW_ENABLED=false}
- * stops a worker from starting.
+ * job. The queue lives in the database of {@code --jdbcUrl}. Environment variables are defaults:
+ * {@code PGFLOW_QUEUE_NAME}, {@code PGFLOW_CONCURRENCY}, {@code PGFLOW_RETRIES}, {@code PGFLOW_TIMEOUT_MS};
+ * {@code PGFLOW_ENABLED=false} stops a worker from starting.
  */
 public interface QueueOptions extends PipelineOptions {
   @Description("The queue's name. Env: PGFLOW_QUEUE_NAME.")
