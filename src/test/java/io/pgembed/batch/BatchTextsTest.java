@@ -7,14 +7,22 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.beam.sdk.coders.IterableCoder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 import org.junit.Rule;
@@ -85,6 +93,81 @@ public class BatchTextsTest {
         input(rows("t", 10, 400)).apply(new BatchTexts<>(BatchMode.TOKENS, 256, 64, 1, true, BUFFERING));
     PAssert.that(describe(groups, 64)).containsInAnyOrder("bucket12:4", "bucket12:4", "bucket12:2");
     p.run();
+  }
+
+  /** Rows as one bundle: one element flattened in one processElement call. */
+  private PCollection<KV<String, String>> oneBundle(List<KV<String, String>> rows) {
+    return p.apply(Create.of(List.of(rows)).withCoder(
+            ListCoder.of(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))))
+        .apply(Flatten.iterables());
+  }
+
+  /** The keying step's two outputs for {@code rows} in one bundle: whole groups as id lists, the rest as ids. */
+  private void assertKeyingStep(List<KV<String, String>> rows, BatchMode mode, long limit, List<List<String>> whole,
+      List<String> rest) {
+    TupleTag<KV<Integer, Iterable<KV<String, String>>>> wholeTag = new TupleTag<>("whole");
+    TupleTag<KV<Integer, KV<String, String>>> restTag = new TupleTag<>("rest");
+    var element = KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
+    PCollectionTuple out = oneBundle(rows).apply("Key", ParDo.of(new BatchTexts.ShardKeyFn<String>(1, 21, 256,
+            TokenCounter.ESTIMATE, limit, mode == BatchMode.TOKENS ? new BatchTexts.TokenEstimate<>(256) : null,
+            wholeTag, restTag))
+        .withOutputTags(wholeTag, TupleTagList.of(restTag)));
+    PCollection<List<String>> groups = out.get(wholeTag)
+        .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(element)))
+        .apply("Group ids", MapElements.into(TypeDescriptors.lists(TypeDescriptors.strings())).via(g -> {
+          List<String> ids = new ArrayList<>();
+          g.getValue().forEach(kv -> ids.add(kv.getKey()));
+          return ids;
+        }));
+    PAssert.that(groups).containsInAnyOrder(whole);
+    PAssert.that(out.get(restTag).setCoder(KvCoder.of(VarIntCoder.of(), element))
+        .apply("Rest ids", MapElements.into(TypeDescriptors.strings()).via(kv -> kv.getValue().getKey())))
+        .containsInAnyOrder(rest);
+    p.run();
+  }
+
+  private static List<String> ids(String prefix, int from, int to) {
+    List<String> out = new ArrayList<>();
+    for (int i = from; i < to; i++) {
+      out.add(prefix + i);
+    }
+    return out;
+  }
+
+  @Test
+  public void aBundleFormsItsWholeGroupsAndPassesOnlyTheRestThroughGroupIntoBatches() {
+    List<KV<String, String>> all = new ArrayList<>(rows("s", 300, 10)); // bucket 0
+    all.addAll(rows("l", 20, 500)); // bucket 16
+    assertKeyingStep(all, BatchMode.COUNT, 128, List.of(ids("s", 0, 128), ids("s", 128, 256)),
+        concat(ids("s", 256, 300), ids("l", 0, 20)));
+  }
+
+  @Test
+  public void aTokenBudgetClosesAGroupBeforeATextWouldTakeItOverAsGroupIntoBatchesDoes() {
+    // Estimates 60, 60, 70, 60, 60 tokens (one bucket, 12): a budget of 128 closes [0, 1] before 70 and [2] before
+    // the next 60; 3 and 4 (120) are left for GroupIntoBatches.
+    List<KV<String, String>> all = new ArrayList<>();
+    int[] tokens = {60, 60, 70, 60, 60};
+    for (int i = 0; i < tokens.length; i++) {
+      all.add(KV.of("t" + i, "x".repeat((tokens[i] - 2) * 4)));
+    }
+    assertKeyingStep(all, BatchMode.TOKENS, 128, List.of(List.of("t0", "t1"), List.of("t2")), List.of("t3", "t4"));
+  }
+
+  @Test
+  public void groupsAreTheSameWhetherABundleFormedThemOrGroupIntoBatchesDid() {
+    List<KV<String, String>> all = new ArrayList<>(rows("s", 300, 10));
+    all.addAll(rows("l", 20, 500));
+    PCollection<KV<Integer, Iterable<KV<String, String>>>> groups =
+        oneBundle(all).apply(new BatchTexts<>(BatchMode.COUNT, 128, 256, 1, true, BUFFERING));
+    PAssert.that(describe(groups, 256)).containsInAnyOrder("bucket0:128", "bucket0:128", "bucket0:44", "bucket16:20");
+    p.run();
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
   }
 
   @Test
