@@ -1,6 +1,7 @@
 package io.pgembed;
 
 import io.pgembed.commands.CanaryCommands;
+import io.pgembed.commands.ClassDataTraining;
 import io.pgembed.commands.CaptureSqlCommand;
 import io.pgembed.commands.DemoCommand;
 import io.pgembed.commands.EmbedCommand;
@@ -101,6 +102,9 @@ public final class Main {
         case "worker" -> {
           return QueueCommands.worker(OptionSources.parse(rest, System.getenv(), WorkerOptions.class), System.getenv());
         }
+        case "class-data-training" -> {
+          return ClassDataTraining.run(Main::run);
+        }
         case "help", "-h" -> {
           System.out.println(usage());
           return EXIT_OK;
@@ -145,6 +149,7 @@ public final class Main {
         "  promote --canaryModel=M [run options] [--queue=...]: judge, then copy the canary vectors and enqueue the",
         "          rest (refused with exit 5 when the gate says no, unless --force)",
         "  capture-sql --jdbcUrl=... --sourceTable=... [--username=ROLE]: print the change log's DDL for a DBA",
+        "  class-data-training  what runners/cds-archive.sh runs once per jar to archive the classes a start loads",
         "  help    this text; 'COMMAND --help' lists a command's options",
         "exit codes: 0 done, 1 failed, 2 bad input or options, 3 partial (stopped at --timeout),",
         "  4 the database unreachable or refusing the login (nothing read), 5 a promotion the canary gate refused");
