@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # The job at scale, every run a whole process of the bundled jar (start-up and model load included):
+#   runners/bench-scale.sh ab --jarB=OTHER.jar [run options]   run with this jar vs OTHER.jar (e.g. the code before
+#       a change, built and copied aside), 5 alternating rounds (-Drounds=N) on 10,000 short texts; OTHER.jar starts
+#       without a class-data archive, so compare with PGEMBED_CDS=off unless that is the change
 #   runners/bench-scale.sh ratio  [--corpus=code|short|debian] [run options]   embed vs run, 3 alternating rounds
 #       (-Drounds=N in BENCH_JAVA_OPTS), on Debian's PostgreSQL with pgvector (runners/install-pgvector.sh first):
 #       2,000 code chunks, 10,000 short texts, every Debian package description into vector(384); medians, and
@@ -17,4 +20,6 @@ if [ "${1:-}" = "writes" ]; then
   shift
   exec java -Xmx4g -cp "$cp" io.pgembed.bench.WriteBenchmark "$@"
 fi
-exec java ${BENCH_JAVA_OPTS:-} -Xmx2g -cp "$cp" io.pgembed.bench.ScaleBenchmark "$@" --jar="$jar"
+# The processes start as runners/direct.sh starts them: with the jar's class-data archive (PGEMBED_CDS=off: without).
+BENCH_CDS_FLAGS=$(runners/cds-archive.sh "$jar") BENCH_CDS_JAR=$jar \
+  exec java ${BENCH_JAVA_OPTS:-} -Xmx2g -cp "$cp" io.pgembed.bench.ScaleBenchmark "$@" --jar="$jar"

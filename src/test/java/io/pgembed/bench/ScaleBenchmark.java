@@ -69,6 +69,14 @@ public final class ScaleBenchmark {
       }
       return;
     }
+    if (mode.equals("ab")) {
+      String other = extra.stream().filter(a -> a.startsWith("--jarB=")).findFirst().map(a -> a.substring(7))
+          .orElseThrow(() -> new IllegalArgumentException("ab needs --jarB=PATH: the jar to compare this one with"));
+      extra.removeIf(a -> a.startsWith("--jarB="));
+      String url = io.pgembed.db.PgVectorServer.newDatabase("scale");
+      ab(url, dir, jar, other, BenchCorpus.packageDescriptions(10000, 7), extra);
+      return;
+    }
     try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
       String url = pg.getJdbcUrl("postgres", "postgres");
       switch (mode) {
@@ -113,9 +121,10 @@ public final class ScaleBenchmark {
       for (int step = 0; step < 2; step++) {
         if ((step == 0) == (round % 2 == 1)) {
           long t0 = System.nanoTime();
-          int rc = process(List.of("java", LAUNCHER_FLAGS, "-Xmx4g", "-Dai.djl.offline=true", "-jar", jar, "embed",
-              "--input=" + in, "--output=" + dir.resolve(name + ".out.jsonl"), "--device=cpu"),
-              dir.resolve(name + "-embed.log"));
+          List<String> cmd = launcher(jar, "-Xmx4g");
+          cmd.addAll(List.of("-Dai.djl.offline=true", "-jar", jar, "embed", "--input=" + in,
+              "--output=" + dir.resolve(name + ".out.jsonl"), "--device=cpu"));
+          int rc = process(cmd, dir.resolve(name + "-embed.log"));
           embed = (System.nanoTime() - t0) / 1e9;
           if (rc != 0) {
             throw new IllegalStateException("embed exited " + rc + ": see " + dir.resolve(name + "-embed.log"));
@@ -140,6 +149,44 @@ public final class ScaleBenchmark {
         + " median %.2f (rounds %s), server CPU during run %.1f s, ratio without it %.2f%n", name, texts.size(),
         median(embedSeconds), median(runSeconds), rounds, median(ratios), format(ratios), median(serverCpu),
         median(ratiosWithout));
+  }
+
+  /**
+   * {@code rounds} alternating rounds of {@code run} with jar A (this checkout's) and jar B (another build: the code
+   * before a change) on the same 10,000 short texts, each a whole process with default options: the medians of their
+   * seconds and of the per-round ratios B/A (above 1: A is the faster).
+   */
+  private static void ab(String url, Path dir, String jarA, String jarB, List<String> texts, List<String> extra)
+      throws Exception {
+    int rounds = Integer.getInteger("rounds", 5);
+    List<Double> a = new ArrayList<>();
+    List<Double> b = new ArrayList<>();
+    List<Double> ratios = new ArrayList<>();
+    List<Double> outsideA = new ArrayList<>();
+    List<Double> outsideB = new ArrayList<>();
+    for (int round = 1; round <= rounds; round++) {
+      Run[] runs = new Run[2];
+      for (int step = 0; step < 2; step++) {
+        int which = (step == 0) == (round % 2 == 1) ? 0 : 1;
+        String table = which == 0 ? "short_a" : "short_b"; // each jar's last log stays: short_a.log, short_b.log
+        load(url, table, texts, texts.size());
+        runs[which] = runJob(url, dir, which == 0 ? jarA : jarB, table, "-Xmx4g", false, extra);
+      }
+      a.add(runs[0].seconds);
+      b.add(runs[1].seconds);
+      ratios.add(runs[1].seconds / runs[0].seconds);
+      // The process's seconds outside the model's forward passes: what a change to the pipeline moves, without the
+      // model's own noise.
+      outsideA.add(runs[0].seconds - runs[0].modelBusySeconds);
+      outsideB.add(runs[1].seconds - runs[1].modelBusySeconds);
+      System.out.printf("round %d (%s first): A %.2f s (%.2f outside the model, first vector %.2f s, peak RSS %d MiB)"
+          + " | B %.2f s (%.2f, %.2f s, %d MiB) | B/A %.3f%n", round, round % 2 == 1 ? "A" : "B", runs[0].seconds,
+          outsideA.get(round - 1), runs[0].firstVectorSeconds, runs[0].peakRssMiB, runs[1].seconds,
+          outsideB.get(round - 1), runs[1].firstVectorSeconds, runs[1].peakRssMiB, runs[1].seconds / runs[0].seconds);
+    }
+    System.out.printf("RESULT ab short (%d texts): A %.2f s, B %.2f s (medians of %d alternating rounds); B/A median"
+        + " %.3f (rounds %s); outside the model A %.2f s, B %.2f s%n", texts.size(), median(a), median(b), rounds,
+        median(ratios), format(ratios), median(outsideA), median(outsideB));
   }
 
   private static double median(List<Double> xs) {
@@ -185,13 +232,15 @@ public final class ScaleBenchmark {
 
   /** What one run process did. */
   record Run(long embedded, double rowsPerSecond, double firstVectorSeconds, long peakRssMiB, long peakHeapMiB,
-      long workerRssMiB, double padding, int waves, String status, double seconds, double serverCpuSeconds) {}
+      long workerRssMiB, double padding, int waves, String status, double seconds, double serverCpuSeconds,
+      double modelBusySeconds) {}
 
   private static Run runJob(String url, Path dir, String jar, String table, String xmx, boolean timeout,
       List<String> extra) throws Exception {
     Path report = dir.resolve(table + "-report.json");
     Files.deleteIfExists(report);
-    List<String> cmd = new ArrayList<>(List.of("java", LAUNCHER_FLAGS, xmx, "-Dai.djl.offline=true"));
+    List<String> cmd = launcher(jar, xmx);
+    cmd.add("-Dai.djl.offline=true");
     String jvmOpts = System.getenv("BENCH_RUN_JAVA_OPTS"); // e.g. a profiler's flags for the run process
     if (jvmOpts != null && !jvmOpts.isBlank()) {
       cmd.addAll(List.of(jvmOpts.trim().split("\\s+")));
@@ -225,7 +274,7 @@ public final class ScaleBenchmark {
     return new Run(r.path("rows_embedded").asLong(), r.path("rows_embedded").asLong() / seconds, first,
         r.path("peak_rss_bytes").asLong() >> 20, r.path("peak_heap_bytes").asLong() >> 20, workerRss,
         r.path("padding_efficiency").asDouble(), r.path("waves").asInt(), r.path("status").asText(), seconds,
-        serverCpu);
+        serverCpu, r.path("model_busy_seconds").asDouble());
   }
 
   private static long countOrZero(Connection c, String table) {
@@ -257,6 +306,21 @@ public final class ScaleBenchmark {
       }
       s.execute("ANALYZE " + name);
     }
+  }
+
+  /**
+   * java with runners/direct.sh's flags for {@code jar}: direct-jvm.args, then the jar's class-data archive as
+   * runners/cds-archive.sh gives it (bench-scale.sh passes its lines in BENCH_CDS_FLAGS: one jar's, so another jar
+   * in {@code ab} mode starts without), then {@code xmx}.
+   */
+  private static List<String> launcher(String jar, String xmx) {
+    List<String> cmd = new ArrayList<>(List.of("java", LAUNCHER_FLAGS));
+    String cds = System.getenv("BENCH_CDS_FLAGS");
+    if (cds != null && !cds.isBlank() && jar.equals(System.getenv("BENCH_CDS_JAR"))) {
+      cds.lines().filter(l -> !l.isBlank()).forEach(cmd::add);
+    }
+    cmd.add(xmx);
+    return cmd;
   }
 
   private static int process(List<String> cmd, Path log) throws Exception {
