@@ -134,11 +134,16 @@ public class BatchTextsTest {
     return out;
   }
 
+  /** 300 short rows (s0..s299: bucket 0) and 20 long ones (l0..l19: bucket 16). */
+  private static List<KV<String, String>> shortAndLong() {
+    List<KV<String, String>> all = new ArrayList<>(rows("s", 300, 10));
+    all.addAll(rows("l", 20, 500));
+    return all;
+  }
+
   @Test
   public void aBundleFormsItsWholeGroupsAndPassesOnlyTheRestThroughGroupIntoBatches() {
-    List<KV<String, String>> all = new ArrayList<>(rows("s", 300, 10)); // bucket 0
-    all.addAll(rows("l", 20, 500)); // bucket 16
-    assertKeyingStep(all, BatchMode.COUNT, 128, List.of(ids("s", 0, 128), ids("s", 128, 256)),
+    assertKeyingStep(shortAndLong(), BatchMode.COUNT, 128, List.of(ids("s", 0, 128), ids("s", 128, 256)),
         concat(ids("s", 256, 300), ids("l", 0, 20)));
   }
 
@@ -156,10 +161,8 @@ public class BatchTextsTest {
 
   @Test
   public void groupsAreTheSameWhetherABundleFormedThemOrGroupIntoBatchesDid() {
-    List<KV<String, String>> all = new ArrayList<>(rows("s", 300, 10));
-    all.addAll(rows("l", 20, 500));
     PCollection<KV<Integer, Iterable<KV<String, String>>>> groups =
-        oneBundle(all).apply(new BatchTexts<>(BatchMode.COUNT, 128, 256, 1, true, BUFFERING));
+        oneBundle(shortAndLong()).apply(new BatchTexts<>(BatchMode.COUNT, 128, 256, 1, true, BUFFERING));
     PAssert.that(describe(groups, 256)).containsInAnyOrder("bucket0:128", "bucket0:128", "bucket0:44", "bucket16:20");
     p.run();
   }
