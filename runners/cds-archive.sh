@@ -8,8 +8,9 @@
 #   runners/cds-archive.sh JAR      used by direct.sh: one flag per line; nothing when there is no archive to use
 #
 # The archive: $PGEMBED_CACHE_DIR, else $XDG_CACHE_HOME/pg-embeddings, else ~/.cache/pg-embeddings (the cache of the
-# weights' digests), class-data/<jar>-<size>-<mtime>-<jvm>.jsa: a rebuilt jar or another JVM gets its own (the JVM
-# would refuse a stale one), and older archives of the same jar name are removed. A failed training is logged
+# weights' digests), class-data/<jar>-<key>.jsa, the key a checksum of the jar's path, size and modification time and
+# of libjvm.so's: a rebuilt or moved jar or another JVM gets its own (the JVM would refuse a stale one), and older
+# archives of the same jar name are removed. A failed training is logged
 # beside it (.log) and not retried for that jar and JVM. PGEMBED_CDS=off: no archive, no training.
 # JAVA_OPTS (default -Xmx4g) applies to the training as to the runs, so both map classes the same way.
 set -euo pipefail
@@ -20,10 +21,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 java_bin=$(readlink -f "$(command -v java)") || exit 0
 libjvm=$(dirname "$(dirname "$java_bin")")/lib/server/libjvm.so
 [ -f "$libjvm" ] || exit 0 # not a HotSpot layout we know: start as before
-jvm=$(stat -c '%n %s %Y' "$libjvm" | cksum | cut -d' ' -f1)
+# The JVM checks the jar's path, size and modification time against the archive's, and its own build.
+key=$(stat -c '%n %s %Y' "$(readlink -f "$jar")" "$libjvm" | cksum | cut -d' ' -f1)
 name=$(basename "$jar" .jar)
 dir="${PGEMBED_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pg-embeddings}/class-data"
-archive="$dir/$name-$(stat -c '%s-%Y' "$jar")-$jvm.jsa"
+archive="$dir/$name-$key.jsa"
 # A stale or foreign archive is refused by the JVM; its refusal would be a warning on stdout, mixed into output.
 flags() { printf '%s\n' "-XX:SharedArchiveFile=$archive" "-Xlog:cds=off,cds+dynamic=off"; }
 if [ -f "$archive" ]; then
@@ -38,7 +40,7 @@ tmp="$archive.$$.tmp"
 # shellcheck disable=SC2086 # JAVA_OPTS is a list of flags
 if java "@$root/runners/direct-jvm.args" ${JAVA_OPTS:--Xmx4g} -Dai.djl.offline=true -XX:ArchiveClassesAtExit="$tmp" \
     -jar "$jar" class-data-training >"$archive.log" 2>&1 && [ -s "$tmp" ]; then
-  # Archives of earlier builds of this jar (another size, time or JVM); not this key's, nor another training's.
+  # Archives of earlier builds of this jar (another key); not this key's, nor another training's of it.
   find "$dir" -maxdepth 1 -name "$name-*.jsa*" ! -name "$(basename "$archive")*" -delete 2>/dev/null || true
   mv -f "$tmp" "$archive"
   rm -f "$archive.log"
