@@ -3,7 +3,7 @@
 # when there is none yet for this jar and this JVM: one training run of the jar's class-data-training command under
 # -XX:ArchiveClassesAtExit (an embedded PostgreSQL, a small run, embed and search; 10-20 s, once). A start from
 # the archive maps Beam's, DJL's, pgjdbc's and the job's classes ready-parsed instead of reading and verifying them
-# from the jar: about 0.6 s less to a run's first forward pass on 2 cores (README, "Start-up").
+# from the jar: 0.4-0.6 s less to a run's first forward pass on 2 cores (README, "Start-up").
 #
 #   runners/cds-archive.sh JAR      used by direct.sh: one flag per line; nothing when there is no archive to use
 #

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * {@code class-data-training}: the workload that {@code runners/cds-archive.sh} runs once per jar and JVM under
  * {@code -XX:ArchiveClassesAtExit}, so that the archive holds the classes a start of {@code run}, {@code embed} and
  * {@code search} loads (Beam's SDK and DirectRunner, DJL, pgjdbc, the job's own). Each later start maps them
- * ready-parsed instead of reading and verifying some 7,000 classes from the jar: about 0.6 s less from the command to
+ * ready-parsed instead of reading and verifying some 7,000 classes from the jar: 0.4-0.6 s less from the command to
  * the first forward pass of a run on 2 cores (see README, "Start-up").
  *
  * <p>It runs the commands as a user would, through the launcher's entry point ({@code Main.run}, passed in), on an
