@@ -24,6 +24,7 @@ libjvm=$(dirname "$(dirname "$java_bin")")/lib/server/libjvm.so
 # The JVM checks the jar's path, size and modification time against the archive's, and its own build.
 key=$(stat -c '%n %s %Y' "$(readlink -f "$jar")" "$libjvm" | cksum | cut -d' ' -f1)
 name=$(basename "$jar" .jar)
+# The cache directory as DigestCache.dir() finds it (keep the two in step; -Dpgembed.cacheDir is the JVM's alone).
 dir="${PGEMBED_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pg-embeddings}/class-data"
 archive="$dir/$name-$key.jsa"
 # A stale or foreign archive is refused by the JVM; its refusal would be a warning on stdout, mixed into output.

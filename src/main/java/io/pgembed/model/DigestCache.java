@@ -111,7 +111,7 @@ public final class DigestCache {
 
   /**
    * The cache directory: {@code -Dpgembed.cacheDir}, else $PGEMBED_CACHE_DIR, else pg-embeddings in $XDG_CACHE_HOME
-   * or ~/.cache.
+   * or ~/.cache. runners/cds-archive.sh finds it the same way (without the system property): keep them in step.
    */
   static Path dir() {
     String dir = System.getProperty("pgembed.cacheDir");

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import io.pgembed.BundledJar;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,7 +51,7 @@ public class ClassDataArchiveIT {
   @Test
   public void theFirstStartTrainsTheArchiveAndLaterStartsMapTheJobsClassesFromIt() throws Exception {
     Path jar = tmp.getRoot().toPath().resolve("pg-embeddings-test-bundled.jar");
-    Files.copy(bundledJar(), jar);
+    Files.copy(BundledJar.in(Path.of("")), jar);
     Path cache = tmp.newFolder("cache").toPath();
     Map<String, String> env = Map.of("PGEMBED_CACHE_DIR", cache.toString());
 
@@ -109,13 +110,6 @@ public class ClassDataArchiveIT {
   private static List<String> names(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.map(p -> p.getFileName().toString()).sorted().toList();
-    }
-  }
-
-  private static Path bundledJar() throws IOException {
-    try (Stream<Path> s = Files.list(Path.of("target"))) {
-      return s.filter(p -> p.getFileName().toString().matches("pg-embeddings-.*-bundled\\.jar")).findFirst()
-          .orElseThrow(() -> new IllegalStateException("no bundled jar in target/: run mvn package (verify does)"));
     }
   }
 }

@@ -50,7 +50,7 @@ public class FlinkClusterIT {
     ENV.put("FLINK_RPC_PORT", Integer.toString(freePort()));
     ENV.put("FLINK_MASTER", "localhost:" + ENV.get("FLINK_REST_PORT"));
     ENV.put("JAVA_HOME", System.getProperty("java.home"));
-    ENV.put("PGEMBED_JAR", bundledJar().toString());
+    ENV.put("PGEMBED_JAR", io.pgembed.BundledJar.in(ROOT).toString());
     long t0 = System.nanoTime();
     Result r = script(240, "runners/flink-cluster.sh", "start", "--taskmanagers=1");
     assertEquals(r.output, 0, r.exit);
@@ -253,13 +253,6 @@ public class FlinkClusterIT {
   private static List<File> pidFiles() {
     File[] files = HOME.resolve("run").toFile().listFiles((d, n) -> n.endsWith(".pid"));
     return files == null ? List.of() : List.of(files);
-  }
-
-  private static Path bundledJar() throws IOException {
-    try (var s = Files.list(ROOT.resolve("target"))) {
-      return s.filter(p -> p.getFileName().toString().matches("pg-embeddings-.*-bundled\\.jar")).findFirst()
-          .orElseThrow(() -> new IllegalStateException("no bundled jar in target/: run mvn package (verify does)"));
-    }
   }
 
   private static int freePort() throws IOException {
